@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// The `sluice` command line.
+import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { ConfigError, loadConfig, type CliOptions } from '../config/load.js'
+import { generateApiKey, hashApiKey } from '../config/api-keys.js'
+import { startSluice, type RunningSluice } from '../server/sluice.js'
+import { redactUrl } from '../pool/origin-url.js'
+import { describeSupported } from '../executor/registry.js'
+import { runDev } from '../server/dev.js'
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
+
+const START_HELP = `Usage: sluice start --origin <database-url> [options]
+
+Runs Sluice in front of a PostgreSQL database.
+
+Options (env var in brackets):
+  --origin <url>                   origin database URL; connection_limit and pool_timeout
+                                   in its query string size the pool [SLUICE_ORIGIN]
+  --api-key <key>                  API key for the origin; repeat for several [SLUICE_API_KEYS, comma-separated]
+  --config <file>                  JSON config file (tenants, keys, limits) [SLUICE_CONFIG]
+  --http-port <port>               HTTP door port, default 4466 [SLUICE_HTTP_PORT]
+  --host <addr>                    listen address, default 0.0.0.0 [SLUICE_HOST]
+  --tls-cert <file> --tls-key <file>  serve HTTPS (needed for prisma:// URLs) [SLUICE_TLS_CERT, SLUICE_TLS_KEY]
+  --query-timeout <duration>       e.g. 10s, 500ms; default 10s [SLUICE_QUERY_TIMEOUT]
+  --max-transaction-timeout <d>    default 15s [SLUICE_MAX_TRANSACTION_TIMEOUT]
+  --max-response-size <size>       e.g. 5mb; default 5mb [SLUICE_MAX_RESPONSE_SIZE]
+  --max-request-size <size>        default 16mb [SLUICE_MAX_REQUEST_SIZE]
+  --region <name>                  region reported in cf-ray, default "local" [SLUICE_REGION]
+  --log-level <level>              trace|debug|info|warn|error|silent, default info [SLUICE_LOG_LEVEL]
+  -h, --help                       this help
+
+Flags win over env vars, which win over the config file.
+Supported Prisma Client versions: ${describeSupported()}.`
+
+const DEV_HELP = `Usage: sluice dev [--http-port <port>] [--data-dir <dir>]
+
+Runs Sluice on an embedded PostgreSQL (PGlite) with an in-memory cache, for local development.
+Prints the accelerateUrl to paste into new PrismaClient({ accelerateUrl }).
+
+Options:
+  --http-port <port>   HTTP door port, default 4466
+  --pg-port <port>     port of the embedded database's TCP socket, default 0 (any free port)
+  --data-dir <dir>     keep the embedded database on disk (default: in memory)
+  --api-key <key>      use this key instead of a generated one
+  --log-level <level>  default warn`
+
+const MAIN_HELP = `Usage: sluice <command> [options]
+
+Commands:
+  start     run Sluice in front of your database (see: sluice start --help)
+  dev       run Sluice on an embedded database for local development
+  version   print the version
+
+Run "sluice <command> --help" for the options of a command.`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'start':
+      return start(rest)
+    case 'dev':
+      return dev(rest)
+    case 'version':
+    case '--version':
+    case '-v':
+      console.log(VERSION)
+      return 0
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(MAIN_HELP)
+      return command === undefined ? 1 : 0
+    default:
+      console.error(`sluice: unknown command "${command}"\n\n${MAIN_HELP}`)
+      return 2
+  }
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>
+type ParsedValues = { values: Record<string, string | string[] | boolean | undefined> }
+
+function parse(args: string[], options: OptionSpec): ParsedValues {
+  return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }) as ParsedValues
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    origin: { type: 'string' },
+    'api-key': { type: 'string', multiple: true },
+    config: { type: 'string' },
+    'http-port': { type: 'string' },
+    host: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'query-timeout': { type: 'string' },
+    'max-transaction-timeout': { type: 'string' },
+    'max-response-size': { type: 'string' },
+    'max-request-size': { type: 'string' },
+    region: { type: 'string' },
+    'log-level': { type: 'string' },
+  })
+  if (values.help) {
+    console.log(START_HELP)
+    return 0
+  }
+  const flags: CliOptions = {
+    origin: values.origin as string | undefined,
+    apiKeys: values['api-key'] as string[] | undefined,
+    config: values.config as string | undefined,
+    httpPort: values['http-port'] as string | undefined,
+    host: values.host as string | undefined,
+    tlsCert: values['tls-cert'] as string | undefined,
+    tlsKey: values['tls-key'] as string | undefined,
+    queryTimeout: values['query-timeout'] as string | undefined,
+    maxTransactionTimeout: values['max-transaction-timeout'] as string | undefined,
+    maxResponseSize: values['max-response-size'] as string | undefined,
+    maxRequestSize: values['max-request-size'] as string | undefined,
+    region: values.region as string | undefined,
+    logLevel: values['log-level'] as string | undefined,
+  }
+  const config = loadConfig(flags)
+  if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
+  // A door with no key would be open to anyone who can reach it: make one and show it once.
+  let generatedKey: string | undefined
+  const first = config.tenants[0]!
+  if (first.apiKeyHashes.length === 0) {
+    generatedKey = generateApiKey()
+    first.apiKeyHashes.push(hashApiKey(generatedKey))
+  }
+  const sluice = await startSluice(config)
+  printBanner(sluice, generatedKey ?? (flags.apiKeys?.[0] ?? process.env.SLUICE_API_KEYS?.split(',')[0]?.trim()), generatedKey !== undefined)
+  handleSignals(sluice)
+  return -1
+}
+
+function printBanner(sluice: RunningSluice, key: string | undefined, generated: boolean): void {
+  const scheme = sluice.tls ? 'https' : 'http'
+  console.log(`Sluice ${VERSION} — HTTP door on ${scheme}://0.0.0.0:${sluice.httpPort}${sluice.tls ? ' (TLS)' : ''}`)
+  for (const t of sluice.tenants) {
+    const s = t.origin.settings
+    console.log(`  tenant ${t.name} → ${redactUrl(s.url)} (connection_limit ${s.connectionLimit}, pool_timeout ${s.poolTimeoutSeconds}s)`)
+  }
+  const shown = key ?? '<your api key>'
+  if (generated) console.log(`  No API key was configured; generated one for this run: ${key}`)
+  const url = sluice.tls
+    ? `prisma://<this host's name on the certificate>:${sluice.httpPort}/?api_key=${shown}`
+    : `prisma+postgres://localhost:${sluice.httpPort}/?api_key=${shown}`
+  console.log(`\naccelerateUrl="${url}"`)
+}
+
+function handleSignals(sluice: RunningSluice): void {
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`\n${signal} received: draining in-flight requests and closing pools…`)
+    sluice.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+async function dev(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    'http-port': { type: 'string' },
+    'pg-port': { type: 'string' },
+    'data-dir': { type: 'string' },
+    'api-key': { type: 'string' },
+    'log-level': { type: 'string' },
+  })
+  if (values.help) {
+    console.log(DEV_HELP)
+    return 0
+  }
+  const running = await runDev({
+    httpPort: values['http-port'] as string | undefined,
+    pgPort: values['pg-port'] as string | undefined,
+    dataDir: values['data-dir'] as string | undefined,
+    apiKey: values['api-key'] as string | undefined,
+    logLevel: values['log-level'] as string | undefined,
+  })
+  console.log(`Sluice ${VERSION} (dev) — embedded PostgreSQL (PGlite${running.dataDir ? ` in ${running.dataDir}` : ', in memory'})`)
+  console.log(`  HTTP door on http://localhost:${running.sluice.httpPort}`)
+  console.log(`  embedded database (direct TCP, one connection at a time): ${running.databaseUrl}`)
+  console.log(`\nPaste into your app:\n  new PrismaClient({ accelerateUrl: process.env.DATABASE_URL }).$extends(withAccelerate())\n`)
+  console.log(`DATABASE_URL="${running.accelerateUrl}"`)
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  return -1
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code)
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || (err as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+      console.error(`sluice: ${(err as Error).message}`)
+      process.exit(2)
+    }
+    console.error(`sluice: ${(err as Error)?.message ?? String(err)}`)
+    process.exit(1)
+  },
+)

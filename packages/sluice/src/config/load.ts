@@ -1,0 +1,147 @@
+// Resolves the configuration: flags > env > config file > defaults.
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { hashApiKey, parseKeyHash } from './api-keys.js'
+import { DEFAULT_HTTP_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { parseDuration, parseSize } from './units.js'
+
+/** Options as they arrive from the command line (all optional strings). */
+export interface CliOptions {
+  config?: string
+  origin?: string
+  httpPort?: string
+  host?: string
+  apiKeys?: string[]
+  tlsCert?: string
+  tlsKey?: string
+  queryTimeout?: string
+  maxTransactionTimeout?: string
+  maxResponseSize?: string
+  maxRequestSize?: string
+  region?: string
+  logLevel?: string
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Reads env vars into the same shape as flags, so precedence is a simple merge. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
+  const keys = env.SLUICE_API_KEYS?.split(',').map((k) => k.trim()).filter(Boolean)
+  return {
+    config: env.SLUICE_CONFIG,
+    origin: env.SLUICE_ORIGIN,
+    httpPort: env.SLUICE_HTTP_PORT,
+    host: env.SLUICE_HOST,
+    apiKeys: keys && keys.length > 0 ? keys : undefined,
+    tlsCert: env.SLUICE_TLS_CERT,
+    tlsKey: env.SLUICE_TLS_KEY,
+    queryTimeout: env.SLUICE_QUERY_TIMEOUT,
+    maxTransactionTimeout: env.SLUICE_MAX_TRANSACTION_TIMEOUT,
+    maxResponseSize: env.SLUICE_MAX_RESPONSE_SIZE,
+    maxRequestSize: env.SLUICE_MAX_REQUEST_SIZE,
+    region: env.SLUICE_REGION,
+    logLevel: env.SLUICE_LOG_LEVEL,
+  }
+}
+
+function merge(flags: CliOptions, env: CliOptions): CliOptions {
+  const out: CliOptions = { ...env }
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}
+
+export function readConfigFile(path: string): FileConfig {
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`)
+  }
+  const parsed = fileConfigSchema.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(`invalid config file ${path}:\n${describeIssues(parsed.error)}`)
+  return parsed.data
+}
+
+/** One line per problem, each naming the field (`tenants[0].apiKeys[1]: …`). */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('')
+      return `  ${path || '(root)'}: ${i.message}`
+    })
+    .join('\n')
+}
+
+function flag<T>(name: string, value: string | undefined, parse: (v: string) => T): T | undefined {
+  if (value === undefined) return undefined
+  try {
+    return parse(value)
+  } catch (e) {
+    throw new ConfigError(`${name}: ${(e as Error).message}`)
+  }
+}
+
+function port(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port "${v}"`)
+  return n
+}
+
+/**
+ * Builds the runtime configuration. `flags` win over `env`, which win over the config file,
+ * which wins over the defaults.
+ */
+export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.env): SluiceConfig {
+  const opts = merge(flags, optionsFromEnv(env))
+  const file: FileConfig = opts.config ? readConfigFile(opts.config) : {}
+
+  const tenants: TenantConfig[] = (file.tenants ?? []).map((t) => ({
+    name: t.name,
+    origin: t.origin,
+    apiKeyHashes: t.apiKeys.map(parseKeyHash),
+  }))
+  if (opts.origin !== undefined) {
+    if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')
+    // Keys given on the command line or in SLUICE_API_KEYS bind to the --origin tenant.
+    tenants.unshift({ name: 'default', origin: opts.origin, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
+  } else if (opts.apiKeys?.length) {
+    throw new ConfigError('--api-key needs --origin (or bind keys to tenants in the config file)')
+  }
+  const names = new Set<string>()
+  for (const t of tenants) {
+    if (names.has(t.name)) throw new ConfigError(`tenants: duplicate tenant name "${t.name}"`)
+    names.add(t.name)
+  }
+
+  const tlsCert = opts.tlsCert ?? file.http?.tls?.cert
+  const tlsKey = opts.tlsKey ?? file.http?.tls?.key
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together')
+
+  const logLevel = opts.logLevel ?? file.logLevel ?? 'info'
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+  if (!(levels as readonly string[]).includes(logLevel)) throw new ConfigError(`--log-level: use one of ${levels.join(', ')}`)
+  const region = opts.region ?? file.region ?? 'local'
+  if (!/^[A-Za-z0-9]{1,16}$/.test(region)) throw new ConfigError('--region: use 1-16 letters or digits')
+
+  return {
+    http: {
+      port: flag('--http-port', opts.httpPort, port) ?? file.http?.port ?? DEFAULT_HTTP_PORT,
+      host: opts.host ?? file.http?.host ?? '0.0.0.0',
+      ...(tlsCert !== undefined && tlsKey !== undefined ? { tls: { cert: tlsCert, key: tlsKey } } : {}),
+    },
+    region,
+    logLevel: logLevel as SluiceConfig['logLevel'],
+    limits: {
+      queryTimeoutMs: flag('--query-timeout', opts.queryTimeout, parseDuration) ?? file.limits?.queryTimeout ?? DEFAULT_LIMITS.queryTimeoutMs,
+      maxTransactionTimeoutMs:
+        flag('--max-transaction-timeout', opts.maxTransactionTimeout, parseDuration) ??
+        file.limits?.maxTransactionTimeout ??
+        DEFAULT_LIMITS.maxTransactionTimeoutMs,
+      maxResponseSize: flag('--max-response-size', opts.maxResponseSize, parseSize) ?? file.limits?.maxResponseSize ?? DEFAULT_LIMITS.maxResponseSize,
+      maxRequestSize: flag('--max-request-size', opts.maxRequestSize, parseSize) ?? file.limits?.maxRequestSize ?? DEFAULT_LIMITS.maxRequestSize,
+    },
+    tenants,
+  }
+}

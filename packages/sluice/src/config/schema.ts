@@ -1,0 +1,110 @@
+// One schema for Sluice's configuration. The config file, env vars and flags all feed it
+// (see ./load.ts for precedence); everything downstream sees only the resolved `SluiceConfig`.
+import { z } from 'zod'
+import { parseDuration, parseSize } from './units.js'
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v)
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message })
+    return z.NEVER
+  }
+})
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseSize(v)
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message })
+    return z.NEVER
+  }
+})
+
+/** API keys are stored as `sha256:<64 hex>`, never in clear. */
+export const API_KEY_HASH = /^sha256:[0-9a-f]{64}$/
+
+export function isPostgresUrl(u: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(u).protocol)
+  } catch {
+    return false
+  }
+}
+
+const originUrl = z.string().refine(isPostgresUrl, { message: 'must be a postgres:// or postgresql:// URL' })
+
+export const tenantSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, "_", "." or "-"'),
+    origin: originUrl,
+    apiKeys: z
+      .array(
+        z.string().regex(API_KEY_HASH, 'API keys in a config file are stored hashed: "sha256:<64 hex digits>" (e.g. printf %s "$KEY" | sha256sum)'),
+      )
+      .min(1, 'a tenant needs at least one API key'),
+  })
+  .strict()
+
+export const fileConfigSchema = z
+  .object({
+    http: z
+      .object({
+        port: z.number().int().min(0).max(65535).optional(),
+        host: z.string().optional(),
+        tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+      })
+      .strict()
+      .optional(),
+    region: z.string().regex(/^[A-Za-z0-9]{1,16}$/, 'use 1-16 letters or digits').optional(),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
+    limits: z
+      .object({
+        queryTimeout: duration.optional(),
+        maxTransactionTimeout: duration.optional(),
+        maxResponseSize: size.optional(),
+        maxRequestSize: size.optional(),
+      })
+      .strict()
+      .optional(),
+    tenants: z.array(tenantSchema).optional(),
+  })
+  .strict()
+
+export type FileConfig = z.infer<typeof fileConfigSchema>
+
+export interface Limits {
+  /** Whole-request budget for one query (pool wait + database time), ms. */
+  queryTimeoutMs: number
+  /** Largest interactive-transaction timeout a client may ask for, ms. */
+  maxTransactionTimeoutMs: number
+  /** Largest encoded response body, bytes. */
+  maxResponseSize: number
+  /** Largest request body accepted, bytes. */
+  maxRequestSize: number
+}
+
+export interface TenantConfig {
+  name: string
+  origin: string
+  /** sha256 digests (32 bytes each) of the tenant's API keys. */
+  apiKeyHashes: Buffer[]
+}
+
+export interface SluiceConfig {
+  http: { port: number; host: string; tls?: { cert: string; key: string } }
+  region: string
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+  limits: Limits
+  tenants: TenantConfig[]
+}
+
+/** Accelerate's base-plan limits. */
+export const DEFAULT_LIMITS: Limits = {
+  queryTimeoutMs: 10_000,
+  maxTransactionTimeoutMs: 15_000,
+  maxResponseSize: 5 * 1024 * 1024,
+  maxRequestSize: 16 * 1024 * 1024,
+}
+
+export const DEFAULT_HTTP_PORT = 4466

@@ -1,0 +1,75 @@
+// Supported Prisma client versions. The query plans a Prisma 7 client sends are coupled to the
+// version of its query compiler, so each client minor line is served by the interpreter
+// (`@prisma/client-engine-runtime`) and driver adapter of the same line. npm aliases let one
+// install hold several of them; each is loaded on first use.
+import type * as Runtime from '@prisma/client-engine-runtime'
+import type * as AdapterPg from '@prisma/adapter-pg'
+
+export type RuntimeModule = typeof Runtime
+export type AdapterPgModule = typeof AdapterPg
+
+export interface EngineModules {
+  /** Version of the interpreter package actually loaded. */
+  runtimeVersion: string
+  runtime: RuntimeModule
+  adapterPg: AdapterPgModule
+}
+
+interface RegistryEntry {
+  /** Client minor line, `major.minor`. */
+  line: string
+  runtimeVersion: string
+  load: () => Promise<Omit<EngineModules, 'runtimeVersion'>>
+}
+
+// Newest first: clients that send no version (curl, tests, dev builds `0.0.0`) get the newest.
+const ENTRIES: RegistryEntry[] = [
+  {
+    line: '7.10',
+    runtimeVersion: '7.10.0',
+    load: async () => ({
+      runtime: await import('@prisma/client-engine-runtime'),
+      adapterPg: await import('@prisma/adapter-pg'),
+    }),
+  },
+  {
+    line: '7.9',
+    runtimeVersion: '7.9.1',
+    load: async () => ({
+      runtime: (await import('prisma-runtime-7.9')) as unknown as RuntimeModule,
+      adapterPg: (await import('prisma-adapter-pg-7.9')) as unknown as AdapterPgModule,
+    }),
+  },
+]
+
+export const SUPPORTED_CLIENT_LINES: readonly string[] = ENTRIES.map((e) => e.line)
+
+/** Human-readable list for error messages: "7.10.x, 7.9.x". */
+export function describeSupported(): string {
+  return ENTRIES.map((e) => `${e.line}.x`).join(', ')
+}
+
+const loaded = new Map<string, Promise<EngineModules>>()
+
+/**
+ * Finds the registry line for a client version as sent in `Prisma-Engine-Hash`
+ * (`7.10.1`, `7.9.0-dev.3`, `0.0.0`). Returns undefined when the version is not supported.
+ */
+export function resolveClientLine(clientVersion: string | undefined): string | undefined {
+  if (clientVersion === undefined || clientVersion === '' || clientVersion === '0.0.0') return ENTRIES[0]!.line
+  const m = /^(\d+)\.(\d+)\./.exec(clientVersion)
+  if (!m) return undefined
+  const line = `${m[1]}.${m[2]}`
+  return ENTRIES.some((e) => e.line === line) ? line : undefined
+}
+
+export function loadEngineModules(line: string): Promise<EngineModules> {
+  let p = loaded.get(line)
+  if (!p) {
+    const entry = ENTRIES.find((e) => e.line === line)
+    if (!entry) throw new Error(`unknown client line ${line}`)
+    p = entry.load().then((m) => ({ ...m, runtimeVersion: entry.runtimeVersion }))
+    loaded.set(line, p)
+  }
+  return p
+}

@@ -1,0 +1,77 @@
+// One pool of server connections per origin database, shared by every tenant and door that
+// reaches that origin. The pool's size is the origin's connection budget: the origin never sees
+// more than `connection_limit` connections from this Sluice.
+import pg from 'pg'
+import type { Logger } from 'pino'
+import { PoolTimeoutError } from './errors.js'
+import { redactUrl, type OriginSettings } from './origin-url.js'
+
+export interface OriginPoolOptions {
+  /** Server-side cap for each statement, so the database itself cancels runaway queries. */
+  statementTimeoutMs: number
+  logger: Logger
+}
+
+export interface PoolStats {
+  total: number
+  idle: number
+  waiting: number
+  limit: number
+  timeouts: number
+}
+
+// pg-pool rejects queued waiters with this exact message when `connectionTimeoutMillis` passes.
+const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
+
+export class OriginPool {
+  readonly pool: pg.Pool
+  #timeouts = 0
+
+  constructor(
+    readonly settings: OriginSettings,
+    options: OriginPoolOptions,
+  ) {
+    const translate = (err: Error | undefined): Error | undefined => {
+      if (err?.message === PG_POOL_WAIT_TIMEOUT) {
+        this.#timeouts++
+        return new PoolTimeoutError(settings.connectionLimit, settings.poolTimeoutSeconds)
+      }
+      return err
+    }
+    const pool = new pg.Pool({
+      connectionString: settings.url,
+      max: settings.connectionLimit,
+      // pg-pool uses this both for queued waiters and for new connections; 0 = wait forever.
+      connectionTimeoutMillis: settings.poolTimeoutSeconds * 1000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: options.statementTimeoutMs,
+      ...(settings.schema ? { options: `-c search_path="${settings.schema.replace(/"/g, '""')}"` } : {}),
+    })
+    // Translate pg-pool's wait timeout into a typed error for both the promise and callback forms
+    // (pool.query() goes through the callback form of this.connect()).
+    const connect = pool.connect.bind(pool) as (cb?: (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void) => unknown
+    ;(pool as unknown as { connect: typeof connect }).connect = (cb) => {
+      if (cb) return connect((err, client, done) => cb(translate(err), client, done))
+      return (connect() as Promise<pg.PoolClient>).catch((err: Error) => {
+        throw translate(err)
+      })
+    }
+    // An idle connection that dies (origin restart, network cut) must never crash the process.
+    pool.on('error', (err) => options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'idle origin connection failed'))
+    this.pool = pool
+  }
+
+  stats(): PoolStats {
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      limit: this.settings.connectionLimit,
+      timeouts: this.#timeouts,
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}

@@ -1,0 +1,84 @@
+// Wiring: tenants → origins → pools and executors, the HTTP listener, and graceful shutdown.
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { KeyRing } from '../accelerate/auth.js'
+import { createHttpDoor, type Tenant } from '../accelerate/http-door.js'
+import type { SluiceConfig } from '../config/schema.js'
+import { Engines } from '../executor/engines.js'
+import { createLogger } from '../observability/logger.js'
+import { OriginPool } from '../pool/origin-pool.js'
+import { parseOriginUrl } from '../pool/origin-url.js'
+
+export interface RunningSluice {
+  /** Port the HTTP door listens on (useful when configured with port 0). */
+  readonly httpPort: number
+  readonly tls: boolean
+  readonly tenants: readonly Tenant[]
+  readonly origins: readonly OriginPool[]
+  readonly logger: Logger
+  /** Stops accepting, waits for in-flight requests (up to `graceMs`), rolls back open transactions, closes pools. */
+  close(graceMs?: number): Promise<void>
+}
+
+export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningSluice> {
+  const origins = new Map<string, OriginPool>()
+  const keys = new KeyRing<Tenant>()
+  const tenants: Tenant[] = []
+  for (const t of config.tenants) {
+    const settings = parseOriginUrl(t.origin)
+    let origin = origins.get(settings.key)
+    if (!origin) {
+      origin = new OriginPool(settings, { statementTimeoutMs: config.limits.queryTimeoutMs, logger })
+      origins.set(settings.key, origin)
+    } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
+      logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
+    }
+    const tenant: Tenant = { name: t.name, origin }
+    tenants.push(tenant)
+    for (const hash of t.apiKeyHashes) keys.add(hash, tenant)
+  }
+
+  const engines = new Engines()
+  const door = createHttpDoor({ keys, engines, limits: config.limits, region: config.region, logger })
+  const tls = config.http.tls
+  const server: Server = tls
+    ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, door.handle)
+    : createHttpServer(door.handle)
+  server.keepAliveTimeout = 65_000
+  server.on('clientError', (err, socket) => {
+    // Malformed HTTP never reaches the door; answer it without crashing.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n')
+    else socket.destroy()
+    logger.debug({ err: err.message }, 'malformed HTTP request')
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const httpPort = (server.address() as AddressInfo).port
+
+  let closing: Promise<void> | undefined
+  async function close(graceMs = 10_000): Promise<void> {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const deadline = Date.now() + graceMs
+      while (door.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      server.closeAllConnections()
+      await stopped
+      await engines.close()
+      await Promise.allSettled([...origins.values()].map((o) => o.close()))
+      logger.flush?.()
+    })()
+    return closing
+  }
+
+  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, close }
+}

@@ -1,0 +1,50 @@
+// Starts an in-process Sluice for a test, on a free port, with quiet logs.
+import { hashApiKey } from '../../src/config/api-keys.js'
+import { DEFAULT_LIMITS, type Limits, type SluiceConfig } from '../../src/config/schema.js'
+import { startSluice as start, type RunningSluice } from '../../src/server/sluice.js'
+
+export interface TestSluiceOptions {
+  /** Origin URL for the default tenant (with apiKeys). */
+  origin?: string
+  apiKeys?: string[]
+  /** Extra tenants: name → { origin, apiKeys }. */
+  tenants?: { name: string; origin: string; apiKeys: string[] }[]
+  limits?: Partial<Limits>
+  tls?: { cert: string; key: string }
+  region?: string
+  logLevel?: SluiceConfig['logLevel']
+}
+
+export interface TestSluice {
+  sluice: RunningSluice
+  port: number
+  /** Base URL for raw HTTP requests. */
+  httpUrl: string
+  /** `prisma+postgres://localhost:PORT/?api_key=KEY` (plain HTTP, accepted by the stock extension). */
+  accelerateUrl(apiKey?: string): string
+  close(): Promise<void>
+}
+
+export async function startSluice(options: TestSluiceOptions): Promise<TestSluice> {
+  const tenants = [
+    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'] }] : []),
+    ...(options.tenants ?? []),
+  ]
+  const config: SluiceConfig = {
+    http: { port: 0, host: '127.0.0.1', ...(options.tls ? { tls: options.tls } : {}) },
+    region: options.region ?? 'TST',
+    logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    tenants: tenants.map((t) => ({ name: t.name, origin: t.origin, apiKeyHashes: t.apiKeys.map(hashApiKey) })),
+  }
+  const sluice = await start(config)
+  const port = sluice.httpPort
+  const scheme = options.tls ? 'https' : 'http'
+  return {
+    sluice,
+    port,
+    httpUrl: `${scheme}://127.0.0.1:${port}`,
+    accelerateUrl: (apiKey = tenants[0]?.apiKeys[0] ?? 'test-key') => `prisma+postgres://localhost:${port}/?api_key=${encodeURIComponent(apiKey)}`,
+    close: () => sluice.close(1000),
+  }
+}

@@ -23,6 +23,8 @@ export const invalidParameters = (why: string, meta: Record<string, unknown> = {
 
 // Codes from the origin connection (Prisma's P1xxx) that mean "the database is unreachable".
 const ORIGIN_CONNECTION_CODES = new Set(['P1000', 'P1001', 'P1002', 'P1003', 'P1008', 'P1010', 'P1011', 'P1017'])
+// Driver-adapter error kinds that mean the same.
+const CONNECTION_KINDS = new Set(['DatabaseNotReachable', 'AuthenticationFailed', 'DatabaseDoesNotExist', 'DatabaseAccessDenied', 'TlsConnectionError', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections'])
 // Node/pg errors seen when a connection cannot be made at all.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'])
 
@@ -51,8 +53,10 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer {
     return answer(503, 'P6008', `Sluice could not connect to the origin database: ${err.message}`, { cause: err.cause_code }, true)
   }
   if (isUserFacing(err)) {
-    if (ORIGIN_CONNECTION_CODES.has(err.code)) {
-      return answer(503, 'P6008', `Sluice could not connect to the origin database: ${err.message}`, { cause: err.code }, true)
+    // Raw queries wrap every driver failure in P2010, so look at the driver's own error kind too.
+    const kind = driverErrorKind(err.meta)
+    if (ORIGIN_CONNECTION_CODES.has(err.code) || (kind !== undefined && CONNECTION_KINDS.has(kind))) {
+      return answer(503, 'P6008', `Sluice could not connect to the origin database (${kind ?? err.code})`, { cause: kind ?? err.code }, true)
     }
     // The database cancelled the statement at its statement_timeout (SQLSTATE 57014).
     if (originalCode(err.meta) === '57014') return answer(504, 'P6004', 'Query timed out and was cancelled on the database', {})
@@ -63,12 +67,15 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer {
     return answer(503, 'P6008', `Sluice could not connect to the origin database (${code})`, { cause: code }, true)
   }
   const kind = (err as { cause?: { kind?: unknown } })?.cause?.kind
-  if (err instanceof Error && err.name === 'DriverAdapterError' && typeof kind === 'string') {
-    if (['DatabaseNotReachable', 'AuthenticationFailed', 'DatabaseDoesNotExist', 'TlsConnectionError', 'ConnectionClosed', 'SocketTimeout'].includes(kind)) {
-      return answer(503, 'P6008', `Sluice could not connect to the origin database (${kind})`, { cause: kind }, true)
-    }
+  if (err instanceof Error && err.name === 'DriverAdapterError' && typeof kind === 'string' && CONNECTION_KINDS.has(kind)) {
+    return answer(503, 'P6008', `Sluice could not connect to the origin database (${kind})`, { cause: kind }, true)
   }
   return answer(500, 'P6000', `Internal server error (request ${requestId})`, {}, true)
+}
+
+function driverErrorKind(meta: Record<string, unknown>): string | undefined {
+  const kind = (meta.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause?.kind
+  return typeof kind === 'string' ? kind : undefined
 }
 
 function originalCode(meta: Record<string, unknown>): unknown {

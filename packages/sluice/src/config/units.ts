@@ -35,7 +35,7 @@ export function parseSize(input: string | number): number {
 /** Renders bytes the way people write limits (5MB), for error messages. */
 export function formatSize(bytes: number): string {
   for (const [unit, n] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) {
-    if (bytes >= n && bytes % (n / 10) === 0) return `${+(bytes / n).toFixed(1)}${unit}`
+    if (bytes >= n) return `${+(bytes / n).toFixed(1)}${unit}`
   }
   return `${bytes}B`
 }

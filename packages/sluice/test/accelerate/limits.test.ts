@@ -57,13 +57,13 @@ describeWithPostgres('HTTP door limits', () => {
       headers: { authorization: 'Bearer k1', 'x-query-timeout': 'PT1H', 'x-max-response-size': '1GB', 'x-max-transaction-timeout': 'PT1H' },
       body: JSON.stringify({ operation: 'queryRaw', plan: { type: 'query', args: { type: 'rawSql', sql: 'SELECT pg_sleep(3)', args: [], argTypes: [] } }, params: {} }),
     })
-    expect((await res.json()).code).toBe('P6004')
+    expect(((await res.json()) as any).code).toBe('P6004')
     const big = await fetch(`${s.httpUrl}/query`, {
       method: 'POST',
       headers: { authorization: 'Bearer k1', 'x-max-response-size': '1GB' },
       body: JSON.stringify({ operation: 'queryRaw', plan: { type: 'query', args: { type: 'rawSql', sql: "SELECT repeat('x', 10000) AS big", args: [], argTypes: [] } }, params: {} }),
     })
-    expect((await big.json()).code).toBe('P6009')
+    expect(((await big.json()) as any).code).toBe('P6009')
   })
 
   it('a response over the size limit → P6009 with the limit in meta', async () => {

@@ -9,8 +9,12 @@ import { formatSize } from '../config/units.js'
 import type { Engines } from '../executor/engines.js'
 import type { PlanExecutor } from '../executor/plan-executor.js'
 import { describeSupported, resolveClientLine } from '../executor/registry.js'
-import { TransactionRegistry } from '../executor/transactions.js'
+import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
+import { cacheSignature, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
+import { applyWrites, collectReads, collectWrites } from '../invalidation/writes.js'
 import type { OriginPool } from '../pool/origin-pool.js'
+import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
+import { RateLimiter } from './rate-limit.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
 import { HttpError, invalidParameters, toErrorAnswer, unauthorized } from './errors.js'
@@ -19,12 +23,17 @@ import { parseJson, readBody } from './request-body.js'
 export interface Tenant {
   name: string
   origin: OriginPool
+  /** Writes through Sluice invalidate this tenant's cached results on the tables they wrote. */
+  invalidateOnWrite: boolean
 }
 
 export interface HttpDoorOptions {
   keys: KeyRing<Tenant>
   engines: Engines
+  cache: QueryCache
   limits: Limits
+  /** Invalidate calls allowed per tenant per minute (0 = unlimited); over it → P6003. */
+  invalidateRateLimit: number
   /** Region suffix of `cf-ray` (what `withAccelerateInfo().region` reports). */
   region: string
   logger: Logger
@@ -40,7 +49,9 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
-  const { keys, engines, limits, logger } = options
+  const { keys, engines, cache, limits, logger } = options
+  const epochs = cache.epochs
+  const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
   // Request ids: a per-process random prefix plus a counter; cheap and unique across restarts.
   const idPrefix = randomBytes(4).toString('hex')
@@ -82,21 +93,111 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     res.end(payload)
   }
 
-  function sendData(res: ServerResponse, data: unknown, headers: Record<string, string>): void {
-    const payload = JSON.stringify({ data })
-    // Cheap upper bound first: a UTF-8 byte is at most 3 per UTF-16 unit.
-    if (payload.length * 3 > limits.maxResponseSize && Buffer.byteLength(payload) > limits.maxResponseSize) {
+  /** Encodes a result, refusing it (P6009) when it is over the response limit. */
+  function encode(data: unknown): Buffer {
+    const payload = Buffer.from(JSON.stringify({ data }))
+    if (payload.length > limits.maxResponseSize) {
       throw new HttpError(413, 'P6009', `Response size exceeds the limit of ${formatSize(limits.maxResponseSize)}`, {
         limit: formatSize(limits.maxResponseSize),
       })
     }
-    send(res, 200, payload, headers)
+    return payload
   }
 
-  async function runQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, executor: PlanExecutor, txId: string | null, headers: Record<string, string>) {
+  function sendPayload(res: ServerResponse, payload: Buffer, headers: Record<string, string>): void {
+    res.writeHead(200, headers)
+    res.end(payload)
+  }
+
+  /** Invalidates what `statements` wrote, on behalf of the origin's tenants. */
+  function invalidateWrites(tenant: Tenant, statements: readonly string[], raw: boolean): void {
+    if (statements.length === 0) return
+    applyWrites(epochs, tenant.origin.id, collectWrites(statements, tenant.origin.defaultSchema, raw))
+  }
+
+  /**
+   * Runs a read for the cache and encodes it. The epoch snapshot is taken before the query runs,
+   * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
+   */
+  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: CachePolicy): Promise<Produced> {
+    const startedSeq = epochs.now()
+    const producedAt = Date.now()
+    const statements: string[] = []
+    const data = await executor.query(q.plan, q.params, q.comments, { txId: null, timeoutMs: limits.queryTimeoutMs, statements })
+    const payload = encode(data)
+    const tables = tenant.invalidateOnWrite ? collectReads(statements, tenant.origin.defaultSchema) : null
+    return {
+      payload,
+      deps: { origin: tenant.origin.id, tables, tenant: tenant.name, tags: policy.tags },
+      startedSeq,
+      producedAt,
+      // With write-aware invalidation on, a result whose tables are unknown cannot be kept honest.
+      storable: !tenant.invalidateOnWrite || tables !== null,
+    }
+  }
+
+  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>): Promise<void> {
+    const raw = await readBody(req, limits.maxRequestSize)
+    const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
+    const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
+    let key: string | undefined
+    if (policy !== null) {
+      // The hot path: one string key from the raw body, one map lookup, the stored bytes out.
+      // Identical bodies are identical queries; the body is parsed only on a miss.
+      key = `${tenant.name}\u0000${tenant.origin.id}\u0000${line}\u0000${tagsHeader ?? ''}\u0000${raw.toString('latin1')}`
+      const hit = cache.lookup(key, policy, Date.now())
+      if (hit !== undefined) {
+        if (hit.state === 'stale') {
+          const k = key
+          const refresh = async () => produce(tenant, await engines.executor(tenant.origin, line), parseQuery(parseJson(raw)), policy)
+          cache.refresh(k, policy, refresh, (err) => logger.warn({ err, tenant: tenant.name }, 'background refresh failed'))
+        }
+        headers['accelerate-cache-status'] = hit.state === 'fresh' ? 'ttl' : 'swr'
+        headers['last-modified'] = hit.entry.lastModified
+        headers['accelerate-signature'] = hit.entry.signature
+        return sendPayload(res, hit.entry.payload, headers)
+      }
+    }
+    const q = parseQuery(parseJson(raw))
+    const executor = await engines.executor(tenant.origin, line)
+    if (key !== undefined && policy !== null && q.model !== undefined && CACHEABLE_OPERATIONS.has(q.operation)) {
+      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy))
+      headers['accelerate-cache-status'] = 'miss'
+      headers['last-modified'] = new Date(produced.producedAt).toUTCString()
+      headers['accelerate-signature'] = cacheSignature(key)
+      return sendPayload(res, produced.payload, headers)
+    }
+    // Not cached: no strategy, a write (a strategy on a write is ignored), or raw SQL.
+    const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
+    const statements: string[] = []
+    const rawSql = q.model === undefined
+    try {
+      const data = await executor.query(q.plan, q.params, q.comments, {
+        txId: null,
+        timeoutMs: limits.queryTimeoutMs,
+        ...(tracked ? { statements, onLateSettle: () => invalidateWrites(tenant, statements, rawSql) } : {}),
+      })
+      headers['accelerate-cache-status'] = 'none'
+      return sendPayload(res, encode(data), headers)
+    } finally {
+      // Autocommit writes and plan-level transactions have committed (or failed) by now, and
+      // the answer has not left yet: invalidate first. On failure too — invalidating is always safe.
+      if (tracked) invalidateWrites(tenant, statements, rawSql)
+    }
+  }
+
+  async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>): Promise<void> {
     const q = parseQuery(await body(req))
-    const data = await executor.query(q.plan, q.params, q.comments, txId, limits.queryTimeoutMs)
-    sendData(res, data, headers)
+    // Inside a transaction nothing is read from or put into the cache; writes are remembered
+    // and invalidated when (and only if) the transaction commits.
+    const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
+    const data = await tx.executor.query(q.plan, q.params, q.comments, {
+      txId: id,
+      timeoutMs: limits.queryTimeoutMs,
+      ...(tracked ? { statements: tx.statements } : {}),
+    })
+    headers['accelerate-cache-status'] = 'none'
+    sendPayload(res, encode(data), headers)
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
@@ -104,7 +205,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const method = req.method ?? 'GET'
-    const headers = { ...JSON_HEADERS, 'cf-ray': `${requestId}-${options.region}` }
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': `${requestId}-${options.region}` }
     // Limits come only from Sluice's configuration. The internal limit headers a Query Plan
     // Executor would honour (x-query-timeout, x-max-transaction-timeout, x-max-response-size)
     // are never read, so a client cannot raise its own limits.
@@ -112,28 +213,38 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     if (path === '/query') {
       expectMethod(method, 'POST')
       const tenant = authenticate(req)
-      const executor = await engines.executor(tenant.origin, clientLine(req))
-      return runQuery(req, res, tenant, executor, null, headers)
+      return handleQuery(req, res, tenant, clientLine(req), headers)
     }
-    const tx = TX_ROUTE.exec(path)
-    if (tx) {
+    const txRoute = TX_ROUTE.exec(path)
+    if (txRoute) {
       expectMethod(method, 'POST')
       const tenant = authenticate(req)
-      const id = decodeURIComponent(tx[1]!)
-      const executor = transactions.get(id, tenant)
-      if (!executor) {
+      const id = decodeURIComponent(txRoute[1]!)
+      const tx = transactions.get(id, tenant)
+      if (!tx) {
         throw new HttpError(404, 'P2028', `Transaction API error: Transaction not found. Transaction ID is invalid, refers to an old closed transaction, or belongs to another API key.`, {
           transactionId: id,
         })
       }
-      switch (tx[2]) {
+      switch (txRoute[2]) {
         case 'query':
-          return runQuery(req, res, tenant, executor, id, headers)
+          return handleTransactionQuery(req, res, id, tx, headers)
         case 'commit':
-        case 'rollback':
           await body(req) // drain; the client sends none
           try {
-            await (tx[2] === 'commit' ? executor.commit(id) : executor.rollback(id))
+            await tx.executor.commit(id)
+          } finally {
+            transactions.delete(id)
+            // After COMMIT, before the answer: the transaction's writes become visible to
+            // readers exactly when their cached predecessors stop being servable. (Also after a
+            // failed COMMIT, whose outcome may be unknown: invalidating is always safe.)
+            invalidateWrites(tenant, tx.statements, true)
+          }
+          return send(res, 200, '{}', headers)
+        case 'rollback':
+          await body(req)
+          try {
+            await tx.executor.rollback(id)
           } finally {
             transactions.delete(id)
           }
@@ -177,11 +288,22 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       }
       case '/invalidate': {
         expectMethod(method, 'POST')
-        authenticate(req)
+        const tenant = authenticate(req)
         const parsed = invalidateBody.safeParse(await body(req))
         if (!parsed.success) throw invalidParameters(`Invalid invalidate request: ${firstIssue(parsed.error)}`)
-        // Body validated; there is no cache behind this door yet, so nothing to drop.
-        res.writeHead(200, { 'cf-ray': headers['cf-ray'] })
+        if (!invalidateLimiter.take(tenant.name)) {
+          throw new HttpError(429, 'P6003', `Invalidation rate limit reached (${options.invalidateRateLimit} per minute); try again later`, {
+            limit: options.invalidateRateLimit,
+          })
+        }
+        // Only the caller's tenant: tag epochs and the "all" epoch are per tenant.
+        if (parsed.data.tags === 'all') {
+          epochs.bumpTenant(tenant.name)
+          cache.dropTenant(tenant.name)
+        } else {
+          epochs.bumpTags(tenant.name, parsed.data.tags)
+        }
+        res.writeHead(200, { 'cf-ray': headers['cf-ray']! })
         return void res.end()
       }
       case '/health':

@@ -27,6 +27,10 @@ Options (env var in brackets):
   --max-transaction-timeout <d>    default 15s [SLUICE_MAX_TRANSACTION_TIMEOUT]
   --max-response-size <size>       e.g. 5mb; default 5mb [SLUICE_MAX_RESPONSE_SIZE]
   --max-request-size <size>        default 16mb [SLUICE_MAX_REQUEST_SIZE]
+  --cache-max-size <size>          bound of the in-memory result cache, default 256mb [SLUICE_CACHE_MAX_SIZE]
+  --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
+  --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
+                                   wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
   --region <name>                  region reported in cf-ray, default "local" [SLUICE_REGION]
   --log-level <level>              trace|debug|info|warn|error|silent, default info [SLUICE_LOG_LEVEL]
   -h, --help                       this help
@@ -101,6 +105,9 @@ async function start(args: string[]): Promise<number> {
     'max-request-size': { type: 'string' },
     region: { type: 'string' },
     'log-level': { type: 'string' },
+    'cache-max-size': { type: 'string' },
+    'invalidate-rate-limit': { type: 'string' },
+    'invalidate-on-write': { type: 'string' },
   })
   if (values.help) {
     console.log(START_HELP)
@@ -120,6 +127,9 @@ async function start(args: string[]): Promise<number> {
     maxRequestSize: values['max-request-size'] as string | undefined,
     region: values.region as string | undefined,
     logLevel: values['log-level'] as string | undefined,
+    cacheMaxSize: values['cache-max-size'] as string | undefined,
+    invalidateRateLimit: values['invalidate-rate-limit'] as string | undefined,
+    invalidateOnWrite: values['invalidate-on-write'] as string | undefined,
   }
   const config = loadConfig(flags)
   if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
@@ -185,7 +195,7 @@ async function dev(args: string[]): Promise<number> {
     apiKey: values['api-key'] as string | undefined,
     logLevel: values['log-level'] as string | undefined,
   })
-  console.log(`Sluice ${VERSION} (dev) — embedded PostgreSQL (PGlite${running.dataDir ? ` in ${running.dataDir}` : ', in memory'})`)
+  console.log(`Sluice ${VERSION} (dev) — embedded PostgreSQL (PGlite${running.dataDir ? ` in ${running.dataDir}` : ', in memory'}), in-memory cache`)
   console.log(`  HTTP door on http://localhost:${running.sluice.httpPort}`)
   console.log(`  embedded database (direct TCP, one connection at a time): ${running.databaseUrl}`)
   console.log(`\nPaste into your app:\n  new PrismaClient({ accelerateUrl: process.env.DATABASE_URL }).$extends(withAccelerate())\n`)

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { hashApiKey, parseKeyHash } from './api-keys.js'
-import { DEFAULT_HTTP_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
 import { parseDuration, parseSize } from './units.js'
 
 /** Options as they arrive from the command line (all optional strings). */
@@ -20,6 +20,10 @@ export interface CliOptions {
   maxRequestSize?: string
   region?: string
   logLevel?: string
+  cacheMaxSize?: string
+  invalidateRateLimit?: string
+  /** "false" turns write-aware invalidation off for the --origin tenant. */
+  invalidateOnWrite?: string
 }
 
 export class ConfigError extends Error {
@@ -43,6 +47,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     maxRequestSize: env.SLUICE_MAX_REQUEST_SIZE,
     region: env.SLUICE_REGION,
     logLevel: env.SLUICE_LOG_LEVEL,
+    cacheMaxSize: env.SLUICE_CACHE_MAX_SIZE,
+    invalidateRateLimit: env.SLUICE_INVALIDATE_RATE_LIMIT,
+    invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
   }
 }
 
@@ -83,6 +90,18 @@ function flag<T>(name: string, value: string | undefined, parse: (v: string) => 
   }
 }
 
+function bool(v: string): boolean {
+  if (/^(true|1|yes|on)$/i.test(v)) return true
+  if (/^(false|0|no|off)$/i.test(v)) return false
+  throw new Error(`expected true or false, got "${v}"`)
+}
+
+function count(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number ≥ 0, got "${v}"`)
+  return n
+}
+
 function port(v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port "${v}"`)
@@ -100,12 +119,14 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
   const tenants: TenantConfig[] = (file.tenants ?? []).map((t) => ({
     name: t.name,
     origin: t.origin,
+    invalidateOnWrite: t.invalidateOnWrite ?? true,
     apiKeyHashes: t.apiKeys.map(parseKeyHash),
   }))
   if (opts.origin !== undefined) {
     if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')
     // Keys given on the command line or in SLUICE_API_KEYS bind to the --origin tenant.
-    tenants.unshift({ name: 'default', origin: opts.origin, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
+    const invalidateOnWrite = flag('--invalidate-on-write', opts.invalidateOnWrite, bool) ?? true
+    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
   } else if (opts.apiKeys?.length) {
     throw new ConfigError('--api-key needs --origin (or bind keys to tenants in the config file)')
   }
@@ -141,6 +162,10 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
         DEFAULT_LIMITS.maxTransactionTimeoutMs,
       maxResponseSize: flag('--max-response-size', opts.maxResponseSize, parseSize) ?? file.limits?.maxResponseSize ?? DEFAULT_LIMITS.maxResponseSize,
       maxRequestSize: flag('--max-request-size', opts.maxRequestSize, parseSize) ?? file.limits?.maxRequestSize ?? DEFAULT_LIMITS.maxRequestSize,
+    },
+    cache: {
+      maxBytes: flag('--cache-max-size', opts.cacheMaxSize, parseSize) ?? file.cache?.maxSize ?? DEFAULT_CACHE.maxBytes,
+      invalidateRateLimit: flag('--invalidate-rate-limit', opts.invalidateRateLimit, count) ?? file.cache?.invalidateRateLimit ?? DEFAULT_CACHE.invalidateRateLimit,
     },
     tenants,
   }

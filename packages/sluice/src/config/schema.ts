@@ -43,6 +43,8 @@ export const tenantSchema = z
         z.string().regex(API_KEY_HASH, 'API keys in a config file are stored hashed: "sha256:<64 hex digits>" (e.g. printf %s "$KEY" | sha256sum)'),
       )
       .min(1, 'a tenant needs at least one API key'),
+    /** Writes through Sluice invalidate cached results of the tables they wrote (default true). */
+    invalidateOnWrite: z.boolean().optional(),
   })
   .strict()
 
@@ -67,6 +69,14 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    cache: z
+      .object({
+        maxSize: size.optional(),
+        /** Invalidate calls per tenant per minute; 0 = unlimited. */
+        invalidateRateLimit: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     tenants: z.array(tenantSchema).optional(),
   })
   .strict()
@@ -87,6 +97,7 @@ export interface Limits {
 export interface TenantConfig {
   name: string
   origin: string
+  invalidateOnWrite: boolean
   /** sha256 digests (32 bytes each) of the tenant's API keys. */
   apiKeyHashes: Buffer[]
 }
@@ -96,8 +107,11 @@ export interface SluiceConfig {
   region: string
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   limits: Limits
+  cache: { maxBytes: number; invalidateRateLimit: number }
   tenants: TenantConfig[]
 }
+
+export const DEFAULT_CACHE = { maxBytes: 256 * 1024 * 1024, invalidateRateLimit: 0 }
 
 /** Accelerate's base-plan limits. */
 export const DEFAULT_LIMITS: Limits = {

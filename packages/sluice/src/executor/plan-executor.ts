@@ -1,6 +1,6 @@
 // Runs Prisma 7 query plans against one origin with one interpreter version: Prisma's own
 // QueryInterpreter and TransactionManager over a driver adapter that draws on the origin's pool.
-import type { SqlDriverAdapter } from '@prisma/driver-adapter-utils'
+import type { SqlDriverAdapter, SqlQuery, SqlQueryable } from '@prisma/driver-adapter-utils'
 import type { OriginPool } from '../pool/origin-pool.js'
 import { QueryTimeoutError } from './errors.js'
 import type { EngineModules } from './registry.js'
@@ -13,6 +13,33 @@ export interface TransactionStartOptions {
 
 type Interpreter = InstanceType<EngineModules['runtime']['QueryInterpreter']>
 type TxManager = InstanceType<EngineModules['runtime']['TransactionManager']>
+
+export interface QueryOptions {
+  /** Run inside this interactive transaction. */
+  txId: string | null
+  timeoutMs: number
+  /** When given, every SQL statement the plan executes is appended here (for invalidation and cache dependencies). */
+  statements?: string[]
+  /**
+   * Called when a plan that lost the race against the timeout finally settles: it may have
+   * written after its caller got P6004, and the caller still has to invalidate for it.
+   */
+  onLateSettle?: () => void
+}
+
+/** A queryable that records the SQL text of everything it runs. */
+function recording<Q extends SqlQueryable>(q: Q, statements: string[]): Q {
+  return Object.assign(Object.create(q) as Q, {
+    queryRaw: (query: SqlQuery) => {
+      statements.push(query.sql)
+      return q.queryRaw(query)
+    },
+    executeRaw: (query: SqlQuery) => {
+      statements.push(query.sql)
+      return q.executeRaw(query)
+    },
+  })
+}
 
 export class PlanExecutor {
   readonly #modules: EngineModules
@@ -56,20 +83,20 @@ export class PlanExecutor {
    * open interactive transaction; without it, plans that contain `transaction` nodes (nested
    * writes) open their own database transaction through the transaction manager.
    */
-  async query(
-    plan: unknown,
-    params: Record<string, unknown>,
-    comments: Record<string, string> | undefined,
-    txId: string | null,
-    timeoutMs: number,
-  ): Promise<unknown> {
+  async query(plan: unknown, params: Record<string, unknown>, comments: Record<string, string> | undefined, options: QueryOptions): Promise<unknown> {
+    const { txId, timeoutMs, statements } = options
     let timer: NodeJS.Timeout | undefined
+    let timedOut = false
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueryTimeoutError(timeoutMs)), timeoutMs)
+      timer = setTimeout(() => {
+        timedOut = true
+        reject(new QueryTimeoutError(timeoutMs))
+      }, timeoutMs)
     })
     try {
       const run = async () => {
-        const queryable = txId !== null ? await this.#transactions.getTransaction({ id: txId }, 'query') : this.#adapter
+        const target = txId !== null ? await this.#transactions.getTransaction({ id: txId }, 'query') : this.#adapter
+        const queryable = statements ? recording(target, statements) : target
         const sqlCommenter =
           comments && Object.keys(comments).length > 0
             ? // Comments arrive pre-computed by the client; the query info is only a placeholder.
@@ -77,7 +104,8 @@ export class PlanExecutor {
             : undefined
         return this.#interpreter.run(plan as Parameters<Interpreter['run']>[0], {
           queryable,
-          transactionManager: txId === null ? { enabled: true, manager: this.#transactions } : { enabled: false },
+          transactionManager:
+            txId === null ? { enabled: true, manager: statements ? this.#recordingManager(statements) : this.#transactions } : { enabled: false },
           scope: params,
           ...(sqlCommenter ? { sqlCommenter } : {}),
         })
@@ -85,12 +113,30 @@ export class PlanExecutor {
       const running = run()
       // If the deadline wins, the plan keeps running until the database's statement_timeout
       // stops it; its eventual failure must not surface as an unhandled rejection.
-      running.catch(() => {})
+      running
+        .finally(() => {
+          if (timedOut) options.onLateSettle?.()
+        })
+        .catch(() => {})
       const result = await Promise.race([running, deadline])
       return this.#modules.runtime.normalizeJsonProtocolValues(result)
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /**
+   * The transaction manager as the interpreter sees it for one request: statements run inside
+   * the transactions it opens for nested writes are recorded too.
+   */
+  #recordingManager(statements: string[]): TxManager {
+    const tm = this.#transactions
+    return {
+      startInternalTransaction: (o?: Parameters<TxManager['startInternalTransaction']>[0]) => tm.startInternalTransaction(o),
+      getTransaction: async (info: { id: string }, op: string) => recording(await tm.getTransaction(info, op), statements),
+      commitTransaction: (id: string) => tm.commitTransaction(id),
+      rollbackTransaction: (id: string) => tm.rollbackTransaction(id),
+    } as unknown as TxManager
   }
 
   async startTransaction(options: TransactionStartOptions): Promise<string> {

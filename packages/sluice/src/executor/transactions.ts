@@ -2,9 +2,11 @@
 // key for tenant A must still never reach a transaction of tenant B: every lookup checks the owner.
 import type { PlanExecutor } from './plan-executor.js'
 
-interface Entry<T> {
+export interface TransactionEntry<T> {
   owner: T
   executor: PlanExecutor
+  /** SQL run by the transaction's writes, analysed at commit to invalidate what it changed. */
+  statements: string[]
   timer: NodeJS.Timeout
 }
 
@@ -13,18 +15,18 @@ interface Entry<T> {
 const GRACE_MS = 60_000
 
 export class TransactionRegistry<T> {
-  #entries = new Map<string, Entry<T>>()
+  #entries = new Map<string, TransactionEntry<T>>()
 
   add(id: string, owner: T, executor: PlanExecutor, timeoutMs: number): void {
     const timer = setTimeout(() => this.#entries.delete(id), timeoutMs + GRACE_MS)
     timer.unref()
-    this.#entries.set(id, { owner, executor, timer })
+    this.#entries.set(id, { owner, executor, statements: [], timer })
   }
 
-  /** The executor running `id`, if `owner` started it. */
-  get(id: string, owner: T): PlanExecutor | undefined {
+  /** The transaction `id`, if `owner` started it. */
+  get(id: string, owner: T): TransactionEntry<T> | undefined {
     const e = this.#entries.get(id)
-    return e && e.owner === owner ? e.executor : undefined
+    return e && e.owner === owner ? e : undefined
   }
 
   delete(id: string): void {

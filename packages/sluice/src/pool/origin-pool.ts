@@ -23,7 +23,11 @@ export interface PoolStats {
 // pg-pool rejects queued waiters with this exact message when `connectionTimeoutMillis` passes.
 const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
 
+let nextOriginId = 1
+
 export class OriginPool {
+  /** Short identity used in cache keys and epochs. */
+  readonly id = `o${nextOriginId++}`
   readonly pool: pg.Pool
   #timeouts = 0
 
@@ -59,6 +63,11 @@ export class OriginPool {
     // An idle connection that dies (origin restart, network cut) must never crash the process.
     pool.on('error', (err) => options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'idle origin connection failed'))
     this.pool = pool
+  }
+
+  /** Schema that unqualified table names resolve to. */
+  get defaultSchema(): string {
+    return this.settings.schema ?? 'public'
   }
 
   stats(): PoolStats {

@@ -8,6 +8,9 @@ import { KeyRing } from '../accelerate/auth.js'
 import { createHttpDoor, type Tenant } from '../accelerate/http-door.js'
 import type { SluiceConfig } from '../config/schema.js'
 import { Engines } from '../executor/engines.js'
+import { QueryCache } from '../cache/query-cache.js'
+import { Epochs } from '../invalidation/epochs.js'
+import { initSqlParser } from '../sql/analyze.js'
 import { createLogger } from '../observability/logger.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
@@ -19,6 +22,7 @@ export interface RunningSluice {
   readonly tenants: readonly Tenant[]
   readonly origins: readonly OriginPool[]
   readonly logger: Logger
+  readonly cache: QueryCache
   /** Stops accepting, waits for in-flight requests (up to `graceMs`), rolls back open transactions, closes pools. */
   close(graceMs?: number): Promise<void>
 }
@@ -36,13 +40,23 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
       logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
     }
-    const tenant: Tenant = { name: t.name, origin }
+    const tenant: Tenant = { name: t.name, origin, invalidateOnWrite: t.invalidateOnWrite }
     tenants.push(tenant)
     for (const hash of t.apiKeyHashes) keys.add(hash, tenant)
   }
 
+  await initSqlParser()
   const engines = new Engines()
-  const door = createHttpDoor({ keys, engines, limits: config.limits, region: config.region, logger })
+  const cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs: new Epochs() })
+  const door = createHttpDoor({
+    keys,
+    engines,
+    cache,
+    limits: config.limits,
+    invalidateRateLimit: config.cache.invalidateRateLimit,
+    region: config.region,
+    logger,
+  })
   const tls = config.http.tls
   const server: Server = tls
     ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, door.handle)
@@ -80,5 +94,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, close }
+  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, close }
 }

@@ -1,6 +1,6 @@
 // Starts an in-process Sluice for a test, on a free port, with quiet logs.
 import { hashApiKey } from '../../src/config/api-keys.js'
-import { DEFAULT_LIMITS, type Limits, type SluiceConfig } from '../../src/config/schema.js'
+import { DEFAULT_CACHE, DEFAULT_LIMITS, type Limits, type SluiceConfig } from '../../src/config/schema.js'
 import { startSluice as start, type RunningSluice } from '../../src/server/sluice.js'
 
 export interface TestSluiceOptions {
@@ -8,7 +8,10 @@ export interface TestSluiceOptions {
   origin?: string
   apiKeys?: string[]
   /** Extra tenants: name → { origin, apiKeys }. */
-  tenants?: { name: string; origin: string; apiKeys: string[] }[]
+  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean }[]
+  invalidateOnWrite?: boolean
+  cacheMaxBytes?: number
+  invalidateRateLimit?: number
   limits?: Partial<Limits>
   tls?: { cert: string; key: string }
   region?: string
@@ -27,7 +30,7 @@ export interface TestSluice {
 
 export async function startSluice(options: TestSluiceOptions): Promise<TestSluice> {
   const tenants = [
-    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'] }] : []),
+    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'], invalidateOnWrite: options.invalidateOnWrite }] : []),
     ...(options.tenants ?? []),
   ]
   const config: SluiceConfig = {
@@ -35,7 +38,8 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     region: options.region ?? 'TST',
     logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
     limits: { ...DEFAULT_LIMITS, ...options.limits },
-    tenants: tenants.map((t) => ({ name: t.name, origin: t.origin, apiKeyHashes: t.apiKeys.map(hashApiKey) })),
+    cache: { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE.maxBytes, invalidateRateLimit: options.invalidateRateLimit ?? 0 },
+    tenants: tenants.map((t) => ({ name: t.name, origin: t.origin, invalidateOnWrite: t.invalidateOnWrite ?? true, apiKeyHashes: t.apiKeys.map(hashApiKey) })),
   }
   const sluice = await start(config)
   const port = sluice.httpPort

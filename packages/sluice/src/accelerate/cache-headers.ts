@@ -1,0 +1,54 @@
+// The Accelerate extension sends `cacheStrategy` as request headers:
+//   cache-control: max-age=<ttl>,stale-while-revalidate=<swr>   (or no-cache)
+//   accelerate-cache-tags: a,b
+import type { CachePolicy } from '../cache/query-cache.js'
+import { MAX_TAGS, TAG_PATTERN } from './bodies.js'
+import { invalidParameters } from './errors.js'
+
+/** Operations whose results may be cached (count() arrives as aggregate). */
+export const CACHEABLE_OPERATIONS: ReadonlySet<string> = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'aggregate',
+  'groupBy',
+])
+
+/** Model operations that only read (everything else Prisma sends may write). */
+export const READ_OPERATIONS: ReadonlySet<string> = CACHEABLE_OPERATIONS
+
+/**
+ * The caller's cache policy, or null when it asked for none (no header, `no-cache`, or neither
+ * max-age nor stale-while-revalidate). Invalid tags are refused with P6005, never truncated.
+ */
+export function cachePolicyFrom(cacheControl: string | undefined, tagsHeader: string | undefined): CachePolicy | null {
+  if (cacheControl === undefined || cacheControl === 'no-cache') return null
+  let ttl: number | undefined
+  let swr: number | undefined
+  for (const part of cacheControl.split(',')) {
+    const [name, value] = part.trim().split('=', 2)
+    if (name === 'no-cache' || name === 'no-store') return null
+    if (name === 'max-age' || name === 'stale-while-revalidate') {
+      const n = Number(value)
+      if (value === undefined || !Number.isFinite(n) || n < 0) {
+        throw invalidParameters(`cacheStrategy: ${name === 'max-age' ? 'ttl' : 'swr'} must be a non-negative number of seconds, got "${value ?? ''}"`)
+      }
+      if (name === 'max-age') ttl = n
+      else swr = n
+    }
+  }
+  if (ttl === undefined && swr === undefined) return null
+  return { ttlMs: (ttl ?? 0) * 1000, swrMs: (swr ?? 0) * 1000, tags: parseTags(tagsHeader) }
+}
+
+export function parseTags(header: string | undefined): string[] {
+  if (header === undefined || header === '') return []
+  const tags = header.split(',').map((t) => t.trim())
+  if (tags.length > MAX_TAGS) throw invalidParameters(`cacheStrategy: at most ${MAX_TAGS} tags per query, got ${tags.length}`, { tags })
+  for (const t of tags) {
+    if (!TAG_PATTERN.test(t)) throw invalidParameters(`cacheStrategy: invalid tag "${t}": tags may contain only letters, digits and "_" (1-64 characters)`, { tag: t })
+  }
+  return tags
+}

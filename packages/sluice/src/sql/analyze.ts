@@ -1,0 +1,158 @@
+// What a statement reads and writes, from PostgreSQL's own parser (libpg-query, the parser of
+// the server itself compiled to WebAssembly). Used for write-aware invalidation (which tables a
+// write touched) and for cache dependencies (which tables a read depends on).
+//
+// Prisma sends the same SQL text over and over with different parameters, so analyses are
+// memoised by SQL text: a parse costs ~50 µs, a memo hit a map lookup.
+import { loadModule, parseSync } from 'libpg-query'
+
+export interface StatementAnalysis {
+  /** `read`: a plain query; `write`: changes rows; `ddl`: changes schema; `other`: session/transaction control. */
+  kind: 'read' | 'write' | 'ddl' | 'other'
+  /** Tables read, as `schema.table` (unquoted names folded to lower case, as Postgres does). */
+  reads: string[]
+  /** Tables written. */
+  writes: string[]
+  /** True when the effect cannot be bounded to `writes` (DDL, CALL, DO, unknown functions in a write-capable context…). */
+  writesUnknown: boolean
+  /** Names of the functions called (lower case, unqualified). */
+  functions: string[]
+  /** SELECT … FOR UPDATE / FOR SHARE. */
+  locking: boolean
+  /** The text could not be parsed: treat as a write of unknown extent. */
+  unparsed: boolean
+}
+
+let ready: Promise<void> | undefined
+
+/** Loads the parser's WebAssembly once. Call at startup; analyses before that throw. */
+export function initSqlParser(): Promise<void> {
+  ready ??= loadModule()
+  return ready
+}
+
+const MEMO_LIMIT = 20_000
+const memo = new Map<string, StatementAnalysis>()
+
+const WRITE_TARGETS: Record<string, string> = {
+  InsertStmt: 'relation',
+  UpdateStmt: 'relation',
+  DeleteStmt: 'relation',
+  MergeStmt: 'relation',
+}
+
+// Statements that only steer the session or transaction.
+const SESSION_STATEMENTS = new Set(['TransactionStmt', 'VariableSetStmt', 'VariableShowStmt', 'DiscardStmt', 'DeallocateStmt', 'PrepareStmt', 'ListenStmt', 'UnlistenStmt', 'CheckPointStmt'])
+
+/**
+ * Analyses one SQL text (possibly several statements). `defaultSchema` qualifies unqualified table
+ * names (the origin's `schema` parameter, else `public`).
+ */
+export function analyzeSql(sql: string, defaultSchema = 'public'): StatementAnalysis {
+  const memoKey = defaultSchema === 'public' ? sql : `${defaultSchema}\u0000${sql}`
+  const cached = memo.get(memoKey)
+  if (cached) return cached
+  const result = analyzeUncached(sql, defaultSchema)
+  if (memo.size >= MEMO_LIMIT) memo.clear()
+  memo.set(memoKey, result)
+  return result
+}
+
+function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis {
+  let tree: { stmts?: { stmt: Record<string, unknown> }[] }
+  try {
+    tree = parseSync(sql) as typeof tree
+  } catch {
+    return { kind: 'write', reads: [], writes: [], writesUnknown: true, functions: [], locking: false, unparsed: true }
+  }
+  const reads = new Set<string>()
+  const writes = new Set<string>()
+  const functions = new Set<string>()
+  let kind: StatementAnalysis['kind'] = 'other'
+  let writesUnknown = false
+  let locking = false
+
+  const rank = { other: 0, read: 1, write: 2, ddl: 3 } as const
+  const raise = (k: StatementAnalysis['kind']) => {
+    if (rank[k] > rank[kind]) kind = k
+  }
+  const tableName = (rv: { schemaname?: string; relname?: string }) => `${rv.schemaname ?? defaultSchema}.${rv.relname}`
+
+  const visit = (node: unknown, parentKey: string | undefined): void => {
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n, parentKey)
+      return
+    }
+    if (node === null || typeof node !== 'object') return
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+      if (key === 'RangeVar') {
+        // Write targets are taken by their statement below and never visited; the rest are reads.
+        reads.add(tableName(value as { schemaname?: string; relname?: string }))
+        continue
+      }
+      if (key in WRITE_TARGETS) {
+        raise('write')
+        const stmt = value as Record<string, unknown>
+        const target = stmt[WRITE_TARGETS[key]!] as { schemaname?: string; relname?: string } | undefined
+        if (target?.relname) writes.add(tableName(target))
+        for (const [k, v] of Object.entries(stmt)) if (k !== WRITE_TARGETS[key]) visit(v, k)
+        continue
+      }
+      switch (key) {
+        case 'SelectStmt': {
+          raise('read')
+          const s = value as { lockingClause?: unknown; intoClause?: unknown }
+          if (s.lockingClause) locking = true
+          if (s.intoClause) {
+            raise('ddl')
+            writesUnknown = true
+          }
+          break
+        }
+        case 'TruncateStmt': {
+          raise('write')
+          for (const r of ((value as { relations?: { RangeVar?: { schemaname?: string; relname?: string } }[] }).relations ?? [])) {
+            if (r.RangeVar?.relname) writes.add(tableName(r.RangeVar))
+          }
+          continue
+        }
+        case 'CopyStmt': {
+          const c = value as { is_from?: boolean; relation?: { schemaname?: string; relname?: string }; query?: unknown }
+          if (c.is_from && c.relation?.relname) {
+            raise('write')
+            writes.add(tableName(c.relation))
+          } else {
+            raise('read')
+            if (c.relation?.relname) reads.add(tableName(c.relation))
+            visit(c.query, 'query')
+          }
+          continue
+        }
+        case 'FuncCall': {
+          const names = ((value as { funcname?: { String?: { sval?: string } }[] }).funcname ?? []).map((n) => n.String?.sval ?? '')
+          functions.add((names[names.length - 1] ?? '').toLowerCase())
+          break
+        }
+        case 'CallStmt':
+        case 'DoStmt':
+          raise('write')
+          writesUnknown = true
+          break
+        case 'ExplainStmt':
+          // EXPLAIN ANALYZE runs its statement; plain EXPLAIN reads nothing. Visiting the inner
+          // statement classifies both conservatively.
+          break
+        default:
+          if (key.endsWith('Stmt') && !SESSION_STATEMENTS.has(key) && key !== 'RawStmt' && parentKey === 'stmt') {
+            // CREATE/ALTER/DROP/GRANT/…: results of any query may change.
+            raise('ddl')
+            writesUnknown = true
+          }
+      }
+      visit(value, key)
+    }
+  }
+
+  for (const s of tree.stmts ?? []) visit(s.stmt, 'stmt')
+  return { kind, reads: [...reads], writes: [...writes], writesUnknown, functions: [...functions], locking, unparsed: false }
+}

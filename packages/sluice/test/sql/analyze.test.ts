@@ -1,0 +1,49 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { analyzeSql, initSqlParser } from '../../src/sql/analyze.js'
+
+beforeAll(() => initSqlParser())
+
+describe('analyzeSql', () => {
+  it('finds the tables a Prisma read depends on, including joins and lateral subqueries', () => {
+    const a = analyzeSql(
+      'SELECT "t0"."id", "t1"."posts" FROM "public"."User" AS "t0" LEFT JOIN LATERAL (SELECT COALESCE(JSONB_AGG("p"), \'[]\') AS "posts" FROM "public"."Post" AS "p" WHERE "p"."authorId" = "t0"."id") AS "t1" ON true WHERE "t0"."email" = $1 LIMIT $2',
+    )
+    expect(a.kind).toBe('read')
+    expect(a.reads.sort()).toEqual(['public.Post', 'public.User'])
+    expect(a.writes).toEqual([])
+    expect(a.functions).toContain('jsonb_agg')
+  })
+
+  it('classifies writes and their targets', () => {
+    expect(analyzeSql('INSERT INTO "public"."User" ("email") VALUES ($1) RETURNING "id"')).toMatchObject({ kind: 'write', writes: ['public.User'] })
+    expect(analyzeSql('UPDATE users SET n = 1 FROM accounts WHERE users.a = accounts.id')).toMatchObject({ kind: 'write', writes: ['public.users'], reads: ['public.accounts'] })
+    expect(analyzeSql('DELETE FROM app.orders WHERE id = $1')).toMatchObject({ kind: 'write', writes: ['app.orders'] })
+    expect(analyzeSql('TRUNCATE a, b.c')).toMatchObject({ kind: 'write', writes: ['public.a', 'b.c'] })
+    expect(analyzeSql('WITH moved AS (DELETE FROM q RETURNING *) INSERT INTO done SELECT * FROM moved').writes.sort()).toEqual(['public.done', 'public.q'])
+    expect(analyzeSql('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v')).toMatchObject({ kind: 'write', writes: ['public.t'] })
+  })
+
+  it('uses the default schema for unqualified names and keeps quoted case', () => {
+    expect(analyzeSql('SELECT * FROM "User", post', 'tenant1').reads.sort()).toEqual(['tenant1.User', 'tenant1.post'])
+    expect(analyzeSql('SELECT * FROM Users').reads).toEqual(['public.users'])
+  })
+
+  it('flags statements whose effect cannot be bounded', () => {
+    expect(analyzeSql('ALTER TABLE "User" ADD COLUMN x int')).toMatchObject({ kind: 'ddl', writesUnknown: true })
+    expect(analyzeSql('CALL refresh_everything()')).toMatchObject({ writesUnknown: true })
+    expect(analyzeSql('DO $$ BEGIN PERFORM 1; END $$')).toMatchObject({ writesUnknown: true })
+    expect(analyzeSql('SELECT * INTO copy FROM src')).toMatchObject({ writesUnknown: true })
+    expect(analyzeSql('this is not sql')).toMatchObject({ unparsed: true, writesUnknown: true })
+  })
+
+  it('treats session and transaction control as neither read nor write', () => {
+    for (const sql of ['BEGIN', 'COMMIT', 'ROLLBACK', 'SET search_path TO x', 'SHOW TimeZone']) {
+      expect(analyzeSql(sql)).toMatchObject({ kind: 'other', writes: [], writesUnknown: false })
+    }
+  })
+
+  it('notices locking reads', () => {
+    expect(analyzeSql('SELECT * FROM t WHERE id = 1 FOR UPDATE').locking).toBe(true)
+    expect(analyzeSql('SELECT * FROM t').locking).toBe(false)
+  })
+})

@@ -117,3 +117,8 @@ ALTER TABLE "_CategoryToPost" ADD CONSTRAINT "_CategoryToPost_A_fkey" FOREIGN KE
 
 -- AddForeignKey
 ALTER TABLE "_CategoryToPost" ADD CONSTRAINT "_CategoryToPost_B_fkey" FOREIGN KEY ("B") REFERENCES "Post"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Test-only read counter (model Probe): every row the view returns advances probe_reads.
+CREATE SEQUENCE "probe_reads";
+CREATE TABLE "ProbeData" ("id" INTEGER NOT NULL, "label" TEXT NOT NULL, CONSTRAINT "ProbeData_pkey" PRIMARY KEY ("id"));
+CREATE VIEW "Probe" AS SELECT "id", "label", nextval('probe_reads') AS "reads" FROM "ProbeData";

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest'
+import { QueryCache, type CachePolicy, type Produced } from '../../src/cache/query-cache.js'
+import { Epochs, type Dependencies } from '../../src/invalidation/epochs.js'
+
+const policy: CachePolicy = { ttlMs: 1000, swrMs: 1000, tags: [] }
+const deps = (tables: string[] = ['public.t'], tags: string[] = []): Dependencies => ({ origin: 'o1', tables, tenant: 'a', tags })
+
+function producer(epochs: Epochs, bytes = 10, d = deps()) {
+  let calls = 0
+  const produce = async (): Promise<Produced> => {
+    calls++
+    const startedSeq = epochs.now()
+    await new Promise((r) => setTimeout(r, 5))
+    return { payload: Buffer.alloc(bytes, 1), deps: d, startedSeq, producedAt: Date.now(), storable: true }
+  }
+  return { produce, calls: () => calls }
+}
+
+describe('QueryCache', () => {
+  it('serves fresh, then stale within swr, then misses', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    const p = producer(epochs)
+    await cache.fill('k', policy, p.produce)
+    const t0 = Date.now()
+    expect(cache.lookup('k', policy, t0)?.state).toBe('fresh')
+    expect(cache.lookup('k', policy, t0 + 1500)?.state).toBe('stale')
+    expect(cache.lookup('k', policy, t0 + 2500)).toBeUndefined()
+    // the caller's policy decides: a stricter caller gets a miss where a looser one gets a hit
+    expect(cache.lookup('k', { ttlMs: 0, swrMs: 0, tags: [] }, t0 + 50)).toBeUndefined()
+  })
+
+  it('runs concurrent identical misses once', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    const p = producer(epochs)
+    const results = await Promise.all(Array.from({ length: 50 }, () => cache.fill('k', policy, p.produce)))
+    expect(p.calls()).toBe(1)
+    expect(new Set(results).size).toBe(1)
+    expect(cache.stats().joins).toBe(49)
+  })
+
+  it('refuses a fill when a dependency was invalidated while it ran, and joiners re-run', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    const p = producer(epochs)
+    const leader = cache.fill('k', policy, p.produce)
+    const joiner = cache.fill('k', policy, p.produce)
+    epochs.bumpTables('o1', ['public.t']) // a write acknowledged while the read is in flight
+    await leader
+    await joiner
+    expect(p.calls()).toBe(2)
+    expect(cache.stats().fillsFenced).toBe(1)
+    expect(cache.lookup('k', policy, Date.now())).toBeUndefined()
+  })
+
+  it('stops serving entries whose tables, tags, origin or tenant were invalidated', async () => {
+    for (const invalidate of [
+      (e: Epochs) => e.bumpTables('o1', ['public.t']),
+      (e: Epochs) => e.bumpOrigin('o1'),
+      (e: Epochs) => e.bumpTags('a', ['tag1']),
+      (e: Epochs) => e.bumpTenant('a'),
+    ]) {
+      const epochs = new Epochs()
+      const cache = new QueryCache({ maxBytes: 1e6, epochs })
+      await cache.fill('k', policy, producer(epochs, 10, deps(['public.t'], ['tag1'])).produce)
+      expect(cache.lookup('k', policy, Date.now())).toBeDefined()
+      invalidate(epochs)
+      expect(cache.lookup('k', policy, Date.now())).toBeUndefined()
+    }
+  })
+
+  it('ignores unrelated invalidations', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    await cache.fill('k', policy, producer(epochs, 10, deps(['public.t'], ['tag1'])).produce)
+    epochs.bumpTables('o1', ['public.other'])
+    epochs.bumpTables('o2', ['public.t'])
+    epochs.bumpTags('b', ['tag1'])
+    epochs.bumpTenant('b')
+    epochs.bumpOrigin('o2')
+    expect(cache.lookup('k', policy, Date.now())).toBeDefined()
+  })
+
+  it('with write-aware invalidation off, table writes do not matter but tags still do', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    await cache.fill('k', policy, producer(epochs, 10, { origin: 'o1', tables: null, tenant: 'a', tags: ['x'] }).produce)
+    epochs.bumpOrigin('o1')
+    expect(cache.lookup('k', policy, Date.now())).toBeDefined()
+    epochs.bumpTags('a', ['x'])
+    expect(cache.lookup('k', policy, Date.now())).toBeUndefined()
+  })
+
+  it('stays within its byte bound under a load of large results, evicting least recently used', async () => {
+    const epochs = new Epochs()
+    const max = 1024 * 1024
+    const cache = new QueryCache({ maxBytes: max, epochs })
+    let peak = 0
+    for (let i = 0; i < 200; i++) {
+      await cache.fill(`k${i}`, policy, producer(epochs, 60_000 + (i % 7) * 1000).produce)
+      if (i === 5) cache.lookup('k0', policy, Date.now()) // k0 recently used
+      peak = Math.max(peak, cache.stats().bytes)
+    }
+    const st = cache.stats()
+    expect(peak).toBeLessThanOrEqual(max)
+    expect(st.evictions).toBeGreaterThan(150)
+    expect(st.entries).toBeGreaterThan(5)
+    expect(cache.lookup('k199', policy, Date.now())).toBeDefined()
+    expect(cache.lookup('k1', policy, Date.now())).toBeUndefined()
+    // An entry larger than a quarter of the cache is served but not kept.
+    const big = producer(epochs, max / 2)
+    expect((await cache.fill('huge', policy, big.produce)).payload.length).toBe(max / 2)
+    expect(cache.lookup('huge', policy, Date.now())).toBeUndefined()
+  })
+
+  it('keeps one background refresh per key', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    const p = producer(epochs)
+    for (let i = 0; i < 10; i++) cache.refresh('k', policy, p.produce, () => {})
+    await new Promise((r) => setTimeout(r, 30))
+    expect(p.calls()).toBe(1)
+    expect(cache.lookup('k', policy, Date.now())?.state).toBe('fresh')
+  })
+})

@@ -1,0 +1,36 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { Epochs } from '../../src/invalidation/epochs.js'
+import { applyWrites, collectReads, collectWrites } from '../../src/invalidation/writes.js'
+import { initSqlParser } from '../../src/sql/analyze.js'
+
+beforeAll(() => initSqlParser())
+
+describe('write sets', () => {
+  it('collects written tables from executed SQL', () => {
+    const ws = collectWrites(['BEGIN', 'INSERT INTO "public"."User" ("email") VALUES ($1)', 'UPDATE "public"."Post" SET x = 1', 'COMMIT'], 'public', false)
+    expect([...ws.tables].sort()).toEqual(['public.Post', 'public.User'])
+    expect(ws.unknown).toBe(false)
+  })
+  it('treats user functions in raw SQL as writes of unknown extent, built-ins not', () => {
+    expect(collectWrites(['SELECT do_things($1)'], 'public', true).unknown).toBe(true)
+    expect(collectWrites(['SELECT count(*), lower(name) FROM t'], 'public', true).unknown).toBe(false)
+    // Prisma-generated statements are trusted
+    expect(collectWrites(['SELECT do_things($1)'], 'public', false).unknown).toBe(false)
+  })
+  it('applies to epochs: tables, or the whole origin when unknown', () => {
+    const e = new Epochs()
+    const dep = { origin: 'o', tables: ['public.a'], tenant: 't', tags: [] }
+    const s0 = e.now()
+    applyWrites(e, 'o', collectWrites(['UPDATE b SET x = 1'], 'public', true))
+    expect(e.isFresh(dep, s0)).toBe(true)
+    applyWrites(e, 'o', collectWrites(['UPDATE a SET x = 1'], 'public', true))
+    expect(e.isFresh(dep, s0)).toBe(false)
+    const s1 = e.now()
+    applyWrites(e, 'o', collectWrites(['ALTER TABLE z ADD COLUMN q int'], 'public', true))
+    expect(e.isFresh(dep, s1)).toBe(false)
+  })
+  it('collects read dependencies, or null when one statement cannot be parsed', () => {
+    expect(collectReads(['SELECT * FROM "public"."User" JOIN "public"."Post" ON true'], 'public')?.sort()).toEqual(['public.Post', 'public.User'])
+    expect(collectReads(['SELECT * FROM x', 'not sql at all'], 'public')).toBeNull()
+  })
+})

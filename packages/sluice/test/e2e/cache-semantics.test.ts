@@ -8,6 +8,15 @@ import { ddl, loadClient } from './clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Polls until `f()` returns at least `target` (background work on a busy machine), up to 5 s. */
+async function until(f: () => Promise<number>, target: number): Promise<number> {
+  let v = await f()
+  for (let i = 0; i < 100 && v < target; i++) {
+    await sleep(50)
+    v = await f()
+  }
+  return v
+}
 
 describeWithPostgres('cache semantics (real client + extension)', () => {
   let s: TestSluice
@@ -72,7 +81,8 @@ describeWithPostgres('cache semantics (real client + extension)', () => {
     const stale = await info(q())
     expect(stale.status).toBe('swr')
     expect(stale.data.label).toBe('two')
-    await sleep(150)
+    await until(probeReads, before + 1)
+    await sleep(100)
     expect(await probeReads()).toBe(before + 1) // exactly one refresh ran
     const refreshed = await info(q())
     expect(refreshed.status).toBe('swr')
@@ -91,7 +101,8 @@ describeWithPostgres('cache semantics (real client + extension)', () => {
     const stale = await Promise.all([info(q()), info(q()), info(q())])
     expect(stale[0]!.status).toBe('swr')
     for (const r of stale) expect(['swr', 'ttl']).toContain(r.status)
-    await sleep(150)
+    await until(probeReads, before + 1)
+    await sleep(100)
     expect(await probeReads()).toBe(before + 1)
     expect((await info(q())).status).toBe('ttl') // the refresh restarted the clock
     await sleep(2200)

@@ -11,7 +11,7 @@ import type { PlanExecutor } from '../executor/plan-executor.js'
 import { describeSupported, resolveClientLine } from '../executor/registry.js'
 import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
 import { cacheSignature, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
-import { applyWrites, collectReads, collectWrites } from '../invalidation/writes.js'
+import { collectReads, collectWrites, writeInvalidation } from '../invalidation/writes.js'
 import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
@@ -50,7 +50,6 @@ const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const { keys, engines, cache, limits, logger } = options
-  const epochs = cache.epochs
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
   // Request ids: a per-process random prefix plus a counter; cheap and unique across restarts.
@@ -110,9 +109,10 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   /** Invalidates what `statements` wrote, on behalf of the origin's tenants. */
-  function invalidateWrites(tenant: Tenant, statements: readonly string[], raw: boolean): void {
+  async function invalidateWrites(tenant: Tenant, statements: readonly string[], raw: boolean): Promise<void> {
     if (statements.length === 0) return
-    applyWrites(epochs, tenant.origin.id, collectWrites(statements, tenant.origin.defaultSchema, raw))
+    const inv = writeInvalidation(tenant.origin.id, collectWrites(statements, tenant.origin.defaultSchema, raw))
+    if (inv) await cache.invalidate(inv)
   }
 
   /**
@@ -120,7 +120,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
    */
   async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: CachePolicy): Promise<Produced> {
-    const startedSeq = epochs.now()
+    const startedSeq = await cache.snapshot()
     const producedAt = Date.now()
     const statements: string[] = []
     const data = await executor.query(q.plan, q.params, q.comments, { txId: null, timeoutMs: limits.queryTimeoutMs, statements })
@@ -145,7 +145,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       // The hot path: one string key from the raw body, one map lookup, the stored bytes out.
       // Identical bodies are identical queries; the body is parsed only on a miss.
       key = `${tenant.name}\u0000${tenant.origin.id}\u0000${line}\u0000${tagsHeader ?? ''}\u0000${raw.toString('latin1')}`
-      const hit = cache.lookup(key, policy, Date.now())
+      const hit = await cache.get(key, policy)
       if (hit !== undefined) {
         if (hit.state === 'stale') {
           const k = key
@@ -171,19 +171,20 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
     const statements: string[] = []
     const rawSql = q.model === undefined
+    let data: unknown
     try {
-      const data = await executor.query(q.plan, q.params, q.comments, {
+      data = await executor.query(q.plan, q.params, q.comments, {
         txId: null,
         timeoutMs: limits.queryTimeoutMs,
-        ...(tracked ? { statements, onLateSettle: () => invalidateWrites(tenant, statements, rawSql) } : {}),
+        ...(tracked ? { statements, onLateSettle: () => void invalidateWrites(tenant, statements, rawSql).catch(() => {}) } : {}),
       })
-      headers['accelerate-cache-status'] = 'none'
-      return sendPayload(res, encode(data), headers)
     } finally {
       // Autocommit writes and plan-level transactions have committed (or failed) by now, and
       // the answer has not left yet: invalidate first. On failure too — invalidating is always safe.
-      if (tracked) invalidateWrites(tenant, statements, rawSql)
+      if (tracked) await invalidateWrites(tenant, statements, rawSql)
     }
+    headers['accelerate-cache-status'] = 'none'
+    return sendPayload(res, encode(data), headers)
   }
 
   async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>): Promise<void> {
@@ -238,7 +239,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
             // After COMMIT, before the answer: the transaction's writes become visible to
             // readers exactly when their cached predecessors stop being servable. (Also after a
             // failed COMMIT, whose outcome may be unknown: invalidating is always safe.)
-            invalidateWrites(tenant, tx.statements, true)
+            await invalidateWrites(tenant, tx.statements, true)
           }
           return send(res, 200, '{}', headers)
         case 'rollback':
@@ -297,12 +298,9 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
           })
         }
         // Only the caller's tenant: tag epochs and the "all" epoch are per tenant.
-        if (parsed.data.tags === 'all') {
-          epochs.bumpTenant(tenant.name)
-          cache.dropTenant(tenant.name)
-        } else {
-          epochs.bumpTags(tenant.name, parsed.data.tags)
-        }
+        await cache.invalidate(
+          parsed.data.tags === 'all' ? { kind: 'tenant', tenant: tenant.name } : { kind: 'tags', tenant: tenant.name, tags: parsed.data.tags },
+        )
         res.writeHead(200, { 'cf-ray': headers['cf-ray']! })
         return void res.end()
       }

@@ -5,7 +5,7 @@
 // `produce` function that runs the query and returns the encoded answer plus its dependencies.
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { Dependencies, Epochs } from '../invalidation/epochs.js'
+import type { Dependencies, Epochs, Invalidation } from '../invalidation/epochs.js'
 
 export interface CachePolicy {
   /** Fresh for this long (ms). */
@@ -94,14 +94,33 @@ export class QueryCache {
     })
   }
 
-  get epochs(): Epochs {
-    return this.#epochs
+  /**
+   * The sequence number a read must note before it runs (see Epochs); pass it back as
+   * `Produced.startedSeq` so the fill can be fenced.
+   */
+  async snapshot(): Promise<number> {
+    return this.#epochs.now()
+  }
+
+  /**
+   * Applies an invalidation. Doors call this after a write committed and before answering it, or
+   * for an explicit invalidate request.
+   */
+  async invalidate(inv: Invalidation): Promise<void> {
+    this.#epochs.apply(inv)
+    // "all" frees the tenant's memory at once; other invalidations are enforced at lookup.
+    if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }
 
   /**
    * A servable entry for `key` under `policy`, or undefined. Entries invalidated since they were
    * filled are dropped here; entries older than ttl + swr are a miss for this caller.
    */
+  async get(key: string, policy: CachePolicy, now = Date.now()): Promise<Lookup> {
+    return this.lookup(key, policy, now)
+  }
+
+  /** Synchronous L1 lookup (see get). */
   lookup(key: string, policy: CachePolicy, now: number): Lookup {
     const entry = this.#lru.get(key)
     if (entry === undefined) {
@@ -194,8 +213,7 @@ export class QueryCache {
     return true
   }
 
-  /** Drops every entry of one tenant (eagerly frees memory after invalidateAll). */
-  dropTenant(tenant: string): void {
+  #dropTenant(tenant: string): void {
     for (const [key, entry] of this.#lru.entries()) if (entry.deps.tenant === tenant) this.#lru.delete(key)
   }
 

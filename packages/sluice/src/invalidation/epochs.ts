@@ -17,6 +17,13 @@ export interface Dependencies {
   tags: readonly string[]
 }
 
+/** One invalidation, as doors and the Redis fan-out describe it. */
+export type Invalidation =
+  | { kind: 'tables'; origin: string; tables: readonly string[] }
+  | { kind: 'origin'; origin: string }
+  | { kind: 'tags'; tenant: string; tags: readonly string[] }
+  | { kind: 'tenant'; tenant: string }
+
 export class Epochs {
   #seq = 0
   #tables = new Map<string, number>()
@@ -46,6 +53,19 @@ export class Epochs {
 
   bumpTenant(tenant: string): void {
     this.#tenants.set(tenant, ++this.#seq)
+  }
+
+  apply(inv: Invalidation): void {
+    switch (inv.kind) {
+      case 'tables':
+        return this.bumpTables(inv.origin, inv.tables)
+      case 'origin':
+        return this.bumpOrigin(inv.origin)
+      case 'tags':
+        return this.bumpTags(inv.tenant, inv.tags)
+      case 'tenant':
+        return this.bumpTenant(inv.tenant)
+    }
   }
 
   /** True when nothing `deps` depends on was invalidated after sequence number `since`. */

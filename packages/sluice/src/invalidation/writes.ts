@@ -1,7 +1,7 @@
 // From the SQL a request actually executed to what it wrote.
 import { analyzeSql } from '../sql/analyze.js'
 import { READ_ONLY_FUNCTIONS } from '../sql/functions.js'
-import type { Epochs } from './epochs.js'
+import type { Invalidation } from './epochs.js'
 
 export interface WriteSet {
   tables: Set<string>
@@ -42,8 +42,9 @@ export function hasWrites(ws: WriteSet): boolean {
   return ws.unknown || ws.tables.size > 0
 }
 
-/** Bumps the epochs a write set touched. Call after the write committed, before answering. */
-export function applyWrites(epochs: Epochs, origin: string, ws: WriteSet): void {
-  if (ws.unknown) epochs.bumpOrigin(origin)
-  else if (ws.tables.size > 0) epochs.bumpTables(origin, ws.tables)
+/** The invalidation a write set calls for, or null when it wrote nothing. */
+export function writeInvalidation(origin: string, ws: WriteSet): Invalidation | null {
+  if (ws.unknown) return { kind: 'origin', origin }
+  if (ws.tables.size > 0) return { kind: 'tables', origin, tables: [...ws.tables] }
+  return null
 }

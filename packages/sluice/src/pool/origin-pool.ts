@@ -1,6 +1,7 @@
 // One pool of server connections per origin database, shared by every tenant and door that
 // reaches that origin. The pool's size is the origin's connection budget: the origin never sees
 // more than `connection_limit` connections from this Sluice.
+import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { PoolTimeoutError } from './errors.js'
@@ -23,11 +24,12 @@ export interface PoolStats {
 // pg-pool rejects queued waiters with this exact message when `connectionTimeoutMillis` passes.
 const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
 
-let nextOriginId = 1
-
 export class OriginPool {
-  /** Short identity used in cache keys and epochs. */
-  readonly id = `o${nextOriginId++}`
+  /**
+   * Short identity used in cache keys and epochs: a digest of the origin's URL, so that every
+   * Sluice node fronting the same database agrees on it.
+   */
+  readonly id: string
   readonly pool: pg.Pool
   #timeouts = 0
 
@@ -35,6 +37,7 @@ export class OriginPool {
     readonly settings: OriginSettings,
     options: OriginPoolOptions,
   ) {
+    this.id = createHash('sha256').update(settings.key).digest('base64url').slice(0, 12)
     const translate = (err: Error | undefined): Error | undefined => {
       if (err?.message === PG_POOL_WAIT_TIMEOUT) {
         this.#timeouts++

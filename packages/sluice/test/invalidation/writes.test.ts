@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Epochs } from '../../src/invalidation/epochs.js'
-import { applyWrites, collectReads, collectWrites } from '../../src/invalidation/writes.js'
+import { collectReads, collectWrites, writeInvalidation } from '../../src/invalidation/writes.js'
 import { initSqlParser } from '../../src/sql/analyze.js'
 
 beforeAll(() => initSqlParser())
@@ -21,12 +21,17 @@ describe('write sets', () => {
     const e = new Epochs()
     const dep = { origin: 'o', tables: ['public.a'], tenant: 't', tags: [] }
     const s0 = e.now()
-    applyWrites(e, 'o', collectWrites(['UPDATE b SET x = 1'], 'public', true))
+    const apply = (sql: string) => {
+      const inv = writeInvalidation('o', collectWrites([sql], 'public', true))
+      if (inv) e.apply(inv)
+    }
+    apply('UPDATE b SET x = 1')
     expect(e.isFresh(dep, s0)).toBe(true)
-    applyWrites(e, 'o', collectWrites(['UPDATE a SET x = 1'], 'public', true))
+    apply('UPDATE a SET x = 1')
     expect(e.isFresh(dep, s0)).toBe(false)
     const s1 = e.now()
-    applyWrites(e, 'o', collectWrites(['ALTER TABLE z ADD COLUMN q int'], 'public', true))
+    apply('ALTER TABLE z ADD COLUMN q int')
+    expect(writeInvalidation('o', collectWrites(['SELECT 1'], 'public', true))).toBeNull()
     expect(e.isFresh(dep, s1)).toBe(false)
   })
   it('collects read dependencies, or null when one statement cannot be parsed', () => {

@@ -40,7 +40,7 @@ export function cachePolicyFrom(cacheControl: string | undefined, tagsHeader: st
     }
   }
   if (ttl === undefined && swr === undefined) return null
-  return { ttlMs: (ttl ?? 0) * 1000, swrMs: (swr ?? 0) * 1000, tags: parseTags(tagsHeader) }
+  return { ttlMs: (ttl ?? 0) * 1000, swrMs: (swr ?? 0) * 1000, tags: parseTags(tagsHeader), strict: false }
 }
 
 export function parseTags(header: string | undefined): string[] {

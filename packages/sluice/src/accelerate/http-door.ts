@@ -25,6 +25,8 @@ export interface Tenant {
   origin: OriginPool
   /** Writes through Sluice invalidate this tenant's cached results on the tables they wrote. */
   invalidateOnWrite: boolean
+  /** With a shared tier: `strict` confirms every hit against Redis; `eventual` trusts the fan-out. */
+  consistency: 'eventual' | 'strict'
 }
 
 export interface HttpDoorOptions {
@@ -140,6 +142,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const raw = await readBody(req, limits.maxRequestSize)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
     const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
+    if (policy !== null && tenant.consistency === 'strict') policy.strict = true
     let key: string | undefined
     if (policy !== null) {
       // The hot path: one string key from the raw body, one map lookup, the stored bytes out.

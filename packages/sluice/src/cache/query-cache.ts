@@ -1,11 +1,13 @@
 // The query-result cache shared by every door: encoded results, bounded in bytes (LRU), with
-// per-request freshness (ttl / swr), epoch-fenced fills and single flight.
+// per-request freshness (ttl / swr), epoch-fenced fills and single flight — optionally backed by a
+// shared tier (Redis: L2 entries, global epochs, fan-out, cross-node leases).
 //
 // Door-independent: a door turns its request into a key and a policy, and hands over a
 // `produce` function that runs the query and returns the encoded answer plus its dependencies.
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { Dependencies, Epochs, Invalidation } from '../invalidation/epochs.js'
+import { dependencyFields, type Dependencies, type Epochs, type Invalidation } from '../invalidation/epochs.js'
+import type { RedisTier, SharedEntry } from './redis-tier.js'
 
 export interface CachePolicy {
   /** Fresh for this long (ms). */
@@ -13,13 +15,15 @@ export interface CachePolicy {
   /** After ttl, served stale (with one background refresh) for this long (ms). */
   swrMs: number
   tags: readonly string[]
+  /** Strict consistency (shared tier): every hit confirms its epochs against Redis. */
+  strict?: boolean
 }
 
 /** What a producer hands back: the encoded answer and what it depends on. */
 export interface Produced {
   payload: Buffer
   deps: Dependencies
-  /** `Epochs.now()` taken before the query ran. */
+  /** `snapshot()` taken before the query ran. */
   startedSeq: number
   /** Wall-clock time (ms) the query started: the age of the result counts from here. */
   producedAt: number
@@ -30,6 +34,8 @@ export interface Produced {
 export interface CacheEntry {
   payload: Buffer
   deps: Dependencies
+  /** dependencyFields(deps), computed once: the hit path checks them without building strings. */
+  fields: string[]
   filledSeq: number
   producedAt: number
   /** `last-modified` header value, rendered once. */
@@ -47,42 +53,66 @@ export interface CacheStats {
   maxBytes: number
   hitsFresh: number
   hitsStale: number
+  hitsShared: number
   misses: number
   fills: number
   fillsFenced: number
   fillsSkipped: number
   evictions: number
   joins: number
+  leaseWaits: number
   refreshes: number
+  bypassed: number
 }
 
 // Per-entry bookkeeping beyond key and payload (maps, arrays, timestamps), counted in the bound.
 const ENTRY_OVERHEAD = 256
+// How often a node waiting on another node's lease looks for the entry.
+const LEASE_POLL_MS = 10
+
+/** `snapshot()` while the shared tier is unavailable: results of such reads are never stored. */
+const NO_CLOCK = -1
 
 interface Flight {
   promise: Promise<{ produced: Produced; stored: boolean }>
 }
 
+export interface QueryCacheOptions {
+  maxBytes: number
+  epochs: Epochs
+  /** The shared tier; without it the cache is this process only. */
+  shared?: RedisTier
+  /** How long a node may hold the cross-node fill lease (the query timeout). */
+  leaseMs?: number
+}
+
 export class QueryCache {
   readonly #lru: LRUCache<string, CacheEntry>
   readonly #epochs: Epochs
+  readonly #shared: RedisTier | undefined
+  readonly #leaseMs: number
   readonly #flights = new Map<string, Flight>()
   readonly #stats: Omit<CacheStats, 'entries' | 'bytes' | 'maxBytes'> = {
     hitsFresh: 0,
     hitsStale: 0,
+    hitsShared: 0,
     misses: 0,
     fills: 0,
     fillsFenced: 0,
     fillsSkipped: 0,
     evictions: 0,
     joins: 0,
+    leaseWaits: 0,
     refreshes: 0,
+    bypassed: 0,
   }
   readonly maxBytes: number
 
-  constructor(options: { maxBytes: number; epochs: Epochs }) {
+  constructor(options: QueryCacheOptions) {
     this.maxBytes = options.maxBytes
     this.#epochs = options.epochs
+    this.#shared = options.shared
+    this.#leaseMs = options.leaseMs ?? 10_000
     this.#lru = new LRUCache<string, CacheEntry>({
       maxSize: options.maxBytes,
       // One result may not take more than a quarter of the cache.
@@ -94,30 +124,86 @@ export class QueryCache {
     })
   }
 
-  /**
-   * The sequence number a read must note before it runs (see Epochs); pass it back as
-   * `Produced.startedSeq` so the fill can be fenced.
-   */
-  async snapshot(): Promise<number> {
-    return this.#epochs.now()
+  /** Forgets every local entry (the shared tier calls this when it may have missed invalidations). */
+  clearLocal(): void {
+    this.#lru.clear()
+  }
+
+  /** False while a configured shared tier is unavailable: the cache is then bypassed. */
+  get usable(): boolean {
+    return this.#shared === undefined || this.#shared.healthy
   }
 
   /**
-   * Applies an invalidation. Doors call this after a write committed and before answering it, or
-   * for an explicit invalidate request.
+   * The sequence number a read must note before it runs (see Epochs); pass it back as
+   * `Produced.startedSeq` so the fill can be fenced. Never throws: without a usable shared tier it
+   * returns a value that makes the result unstorable.
+   */
+  async snapshot(): Promise<number> {
+    if (this.#shared === undefined) return this.#epochs.now()
+    if (!this.#shared.healthy) return NO_CLOCK
+    try {
+      return await this.#shared.snapshot()
+    } catch {
+      return NO_CLOCK
+    }
+  }
+
+  /**
+   * Applies an invalidation (and shares it with the other nodes). Doors call this after a write
+   * committed and before answering it, or for an explicit invalidate request.
    */
   async invalidate(inv: Invalidation): Promise<void> {
-    this.#epochs.apply(inv)
+    if (this.#shared) await this.#shared.publish(inv)
+    else this.#epochs.apply(inv)
     // "all" frees the tenant's memory at once; other invalidations are enforced at lookup.
     if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }
 
   /**
    * A servable entry for `key` under `policy`, or undefined. Entries invalidated since they were
-   * filled are dropped here; entries older than ttl + swr are a miss for this caller.
+   * filled are dropped; entries older than ttl + swr are a miss for this caller. With a shared
+   * tier: L1, then L2; strict policies confirm the entry's epochs in Redis; while the tier is
+   * unavailable nothing can be proven fresh, so everything is a miss.
    */
   async get(key: string, policy: CachePolicy, now = Date.now()): Promise<Lookup> {
-    return this.lookup(key, policy, now)
+    const shared = this.#shared
+    if (shared === undefined) return this.lookup(key, policy, now)
+    if (!shared.healthy) {
+      this.#stats.bypassed++
+      return undefined
+    }
+    try {
+      let found = this.lookup(key, policy, now)
+      if (found === undefined) found = await this.#lookupShared(shared, key, policy, now)
+      else if (policy.strict && !(await shared.confirm(found.entry.deps, found.entry.filledSeq))) {
+        this.#lru.delete(key)
+        this.#stats.misses++
+        return undefined
+      }
+      return found
+    } catch {
+      this.#stats.bypassed++
+      return undefined // Redis slow or gone: the database answers
+    }
+  }
+
+  async #lookupShared(shared: RedisTier, key: string, policy: CachePolicy, now: number, count = true): Promise<Lookup> {
+    const e = await shared.getEntry(key)
+    if (e === undefined) return undefined
+    const entry = this.#entry(key, e)
+    if (!this.#epochs.areFresh(entry.fields, entry.filledSeq)) return undefined
+    if (policy.strict && !(await shared.confirm(e.deps, e.filledSeq))) return undefined
+    const state = this.#state(entry, policy, now)
+    if (state === undefined) return undefined
+    this.#lru.set(key, entry, { ttl: Math.max(1, policy.ttlMs + policy.swrMs - (now - entry.producedAt)) })
+    if (count) {
+      this.#stats.misses-- // the L1 miss counted in lookup() turned out to be a hit
+      this.#stats.hitsShared++
+      if (state === 'fresh') this.#stats.hitsFresh++
+      else this.#stats.hitsStale++
+    }
+    return { entry, state }
   }
 
   /** Synchronous L1 lookup (see get). */
@@ -127,36 +213,38 @@ export class QueryCache {
       this.#stats.misses++
       return undefined
     }
-    if (!this.#epochs.isFresh(entry.deps, entry.filledSeq)) {
+    if (!this.#epochs.areFresh(entry.fields, entry.filledSeq)) {
       this.#lru.delete(key)
       this.#stats.misses++
       return undefined
     }
+    const state = this.#state(entry, policy, now)
+    if (state === undefined) this.#stats.misses++
+    else if (state === 'fresh') this.#stats.hitsFresh++
+    else this.#stats.hitsStale++
+    return state === undefined ? undefined : { entry, state }
+  }
+
+  #state(entry: CacheEntry, policy: CachePolicy, now: number): 'fresh' | 'stale' | undefined {
     const age = now - entry.producedAt
-    if (age <= policy.ttlMs) {
-      this.#stats.hitsFresh++
-      return { entry, state: 'fresh' }
-    }
-    if (age <= policy.ttlMs + policy.swrMs) {
-      this.#stats.hitsStale++
-      return { entry, state: 'stale' }
-    }
-    this.#stats.misses++
+    if (age <= policy.ttlMs) return 'fresh'
+    if (age <= policy.ttlMs + policy.swrMs) return 'stale'
     return undefined
   }
 
   /**
    * Runs `produce` for a missed key, at most once at a time per key (concurrent callers join the
-   * running one), and stores the result if it is storable and nothing it depends on was
-   * invalidated while it ran. A caller that joined a run fenced by an invalidation runs its own
-   * query instead: it may have started after the invalidating write was acknowledged.
+   * running one; with a shared tier, callers on other nodes wait on its lease), and stores the
+   * result if it is storable and nothing it depends on was invalidated while it ran. A caller that
+   * joined a run fenced by an invalidation runs its own query instead: it may have started after
+   * the invalidating write was acknowledged.
    */
   async fill(key: string, policy: CachePolicy, produce: () => Promise<Produced>): Promise<Produced> {
     const flight = this.#flights.get(key)
     if (flight) {
       this.#stats.joins++
       const { produced, stored } = await flight.promise
-      if (stored || this.#epochs.isFresh(produced.deps, produced.startedSeq)) return produced
+      if (stored || (produced.startedSeq !== NO_CLOCK && this.#epochs.isFresh(produced.deps, produced.startedSeq))) return produced
       return produce()
     }
     return (await this.#run(key, policy, produce)).produced
@@ -171,8 +259,22 @@ export class QueryCache {
 
   #run(key: string, policy: CachePolicy, produce: () => Promise<Produced>) {
     const promise = (async () => {
+      const shared = this.#shared
+      if (shared !== undefined && shared.healthy) {
+        const leased = await shared.lease(key, this.#leaseMs).catch(() => true) // Redis trouble: just run it
+        if (!leased) {
+          const theirs = await this.#awaitOtherNode(shared, key, policy)
+          if (theirs) return { produced: theirs, stored: true }
+        }
+        try {
+          const produced = await produce()
+          return { produced, stored: await this.#store(key, policy, produced) }
+        } finally {
+          if (leased) shared.release(key).catch(() => {})
+        }
+      }
       const produced = await produce()
-      return { produced, stored: this.#store(key, policy, produced) }
+      return { produced, stored: await this.#store(key, policy, produced) }
     })()
     const flight: Flight = { promise }
     this.#flights.set(key, flight)
@@ -183,9 +285,44 @@ export class QueryCache {
     return promise
   }
 
-  #store(key: string, policy: CachePolicy, p: Produced): boolean {
+  /** Another node holds the lease: wait for its entry (or for the lease to lapse). */
+  async #awaitOtherNode(shared: RedisTier, key: string, policy: CachePolicy): Promise<Produced | undefined> {
+    this.#stats.leaseWaits++
+    const deadline = Date.now() + this.#leaseMs
+    try {
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, LEASE_POLL_MS))
+        const found = await this.#lookupShared(shared, key, policy, Date.now(), false)
+        if (found) {
+          const e = found.entry
+          return { payload: e.payload, deps: e.deps, startedSeq: e.filledSeq, producedAt: e.producedAt, storable: false }
+        }
+        if (!(await shared.leaseHeld(key))) return undefined
+      }
+    } catch {
+      // Redis trouble while waiting: run the query here.
+    }
+    return undefined
+  }
+
+  #entry(key: string, e: SharedEntry | (Produced & { signature?: string })): CacheEntry {
+    const filledSeq = 'filledSeq' in e ? e.filledSeq : e.startedSeq
+    const size = e.payload.length + key.length + ENTRY_OVERHEAD + 32 * ((e.deps.tables?.length ?? 0) + e.deps.tags.length)
+    return {
+      payload: e.payload,
+      deps: e.deps,
+      fields: dependencyFields(e.deps),
+      filledSeq,
+      producedAt: e.producedAt,
+      lastModified: 'lastModified' in e ? e.lastModified : new Date(e.producedAt).toUTCString(),
+      signature: e.signature ?? cacheSignature(key),
+      size,
+    }
+  }
+
+  async #store(key: string, policy: CachePolicy, p: Produced): Promise<boolean> {
     const lifetime = policy.ttlMs + policy.swrMs
-    if (!p.storable || lifetime <= 0) {
+    if (!p.storable || lifetime <= 0 || p.startedSeq === NO_CLOCK) {
       this.#stats.fillsSkipped++
       return false
     }
@@ -193,21 +330,29 @@ export class QueryCache {
       this.#stats.fillsFenced++
       return false
     }
-    const size = p.payload.length + key.length + ENTRY_OVERHEAD + 32 * ((p.deps.tables?.length ?? 0) + p.deps.tags.length)
-    const entry: CacheEntry = {
-      payload: p.payload,
-      deps: p.deps,
-      filledSeq: p.startedSeq,
-      producedAt: p.producedAt,
-      lastModified: new Date(p.producedAt).toUTCString(),
-      signature: cacheSignature(key),
-      size,
+    const shared = this.#shared
+    if (shared !== undefined) {
+      // Fence against every node's invalidations, not only those that reached us already.
+      try {
+        if (!shared.healthy || !(await shared.confirm(p.deps, p.startedSeq))) {
+          this.#stats.fillsFenced++
+          return false
+        }
+      } catch {
+        this.#stats.fillsSkipped++
+        return false
+      }
     }
+    const entry = this.#entry(key, p)
     this.#lru.set(key, entry, { ttl: lifetime })
     if (this.#lru.peek(key) !== entry) {
       // Refused by the LRU (larger than one entry may be).
       this.#stats.fillsSkipped++
       return false
+    }
+    if (shared !== undefined) {
+      const { payload, deps, filledSeq, producedAt, lastModified, signature } = entry
+      await shared.setEntry(key, { payload, deps, filledSeq, producedAt, lastModified, signature }, lifetime).catch(() => {})
     }
     this.#stats.fills++
     return true

@@ -31,6 +31,9 @@ Options (env var in brackets):
   --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
+  --redis <url>                    share the cache between nodes through Redis/Valkey
+                                   (redis://, rediss://; ?cluster=true for Cluster) [SLUICE_REDIS_URL]
+  --consistency <mode>             with --redis: eventual (default) or strict [SLUICE_CONSISTENCY]
   --region <name>                  region reported in cf-ray, default "local" [SLUICE_REGION]
   --log-level <level>              trace|debug|info|warn|error|silent, default info [SLUICE_LOG_LEVEL]
   -h, --help                       this help
@@ -108,6 +111,8 @@ async function start(args: string[]): Promise<number> {
     'cache-max-size': { type: 'string' },
     'invalidate-rate-limit': { type: 'string' },
     'invalidate-on-write': { type: 'string' },
+    redis: { type: 'string' },
+    consistency: { type: 'string' },
   })
   if (values.help) {
     console.log(START_HELP)
@@ -130,6 +135,8 @@ async function start(args: string[]): Promise<number> {
     cacheMaxSize: values['cache-max-size'] as string | undefined,
     invalidateRateLimit: values['invalidate-rate-limit'] as string | undefined,
     invalidateOnWrite: values['invalidate-on-write'] as string | undefined,
+    redis: values.redis as string | undefined,
+    consistency: values.consistency as string | undefined,
   }
   const config = loadConfig(flags)
   if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')

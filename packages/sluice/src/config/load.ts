@@ -24,6 +24,9 @@ export interface CliOptions {
   invalidateRateLimit?: string
   /** "false" turns write-aware invalidation off for the --origin tenant. */
   invalidateOnWrite?: string
+  redis?: string
+  /** eventual | strict, for the --origin tenant. */
+  consistency?: string
 }
 
 export class ConfigError extends Error {
@@ -50,6 +53,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     cacheMaxSize: env.SLUICE_CACHE_MAX_SIZE,
     invalidateRateLimit: env.SLUICE_INVALIDATE_RATE_LIMIT,
     invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
+    redis: env.SLUICE_REDIS_URL,
+    consistency: env.SLUICE_CONSISTENCY,
   }
 }
 
@@ -120,13 +125,18 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     name: t.name,
     origin: t.origin,
     invalidateOnWrite: t.invalidateOnWrite ?? true,
+    consistency: t.consistency ?? 'eventual',
     apiKeyHashes: t.apiKeys.map(parseKeyHash),
   }))
   if (opts.origin !== undefined) {
     if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')
     // Keys given on the command line or in SLUICE_API_KEYS bind to the --origin tenant.
     const invalidateOnWrite = flag('--invalidate-on-write', opts.invalidateOnWrite, bool) ?? true
-    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
+    const consistency = flag('--consistency', opts.consistency, (v) => {
+      if (v !== 'eventual' && v !== 'strict') throw new Error(`use eventual or strict, got "${v}"`)
+      return v
+    }) ?? 'eventual'
+    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, consistency, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
   } else if (opts.apiKeys?.length) {
     throw new ConfigError('--api-key needs --origin (or bind keys to tenants in the config file)')
   }
@@ -167,6 +177,14 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       maxBytes: flag('--cache-max-size', opts.cacheMaxSize, parseSize) ?? file.cache?.maxSize ?? DEFAULT_CACHE.maxBytes,
       invalidateRateLimit: flag('--invalidate-rate-limit', opts.invalidateRateLimit, count) ?? file.cache?.invalidateRateLimit ?? DEFAULT_CACHE.invalidateRateLimit,
     },
+    ...redisConfig(opts.redis, file),
     tenants,
   }
+}
+
+function redisConfig(flagUrl: string | undefined, file: FileConfig): Pick<SluiceConfig, 'redis'> {
+  const url = flagUrl ?? file.redis?.url
+  if (url === undefined || url === '') return {}
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError('--redis: must be a redis:// or rediss:// URL')
+  return { redis: { url, commandTimeoutMs: file.redis?.commandTimeout ?? 250 } }
 }

@@ -45,6 +45,8 @@ export const tenantSchema = z
       .min(1, 'a tenant needs at least one API key'),
     /** Writes through Sluice invalidate cached results of the tables they wrote (default true). */
     invalidateOnWrite: z.boolean().optional(),
+    /** With a Redis tier: eventual (default) or strict. */
+    consistency: z.enum(['eventual', 'strict']).optional(),
   })
   .strict()
 
@@ -77,6 +79,13 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    redis: z
+      .object({
+        url: z.string().refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
+        commandTimeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
     tenants: z.array(tenantSchema).optional(),
   })
   .strict()
@@ -98,6 +107,7 @@ export interface TenantConfig {
   name: string
   origin: string
   invalidateOnWrite: boolean
+  consistency: 'eventual' | 'strict'
   /** sha256 digests (32 bytes each) of the tenant's API keys. */
   apiKeyHashes: Buffer[]
 }
@@ -108,6 +118,8 @@ export interface SluiceConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   limits: Limits
   cache: { maxBytes: number; invalidateRateLimit: number }
+  /** Shared tier for several nodes; absent = this process only. */
+  redis?: { url: string; commandTimeoutMs: number }
   tenants: TenantConfig[]
 }
 

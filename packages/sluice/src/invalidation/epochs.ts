@@ -1,17 +1,21 @@
 // Epochs: the ordering that keeps the cache honest (DESIGN.md, invariant 3).
 //
-// One monotonic sequence number per node. Every invalidation — a table written through Sluice,
-// a tag or "all" invalidated by a tenant — stores the sequence number at which it happened.
-// A read takes `now()` before it runs; its result may be stored only if no dependency was
-// bumped after that (`isFresh(deps, startedAt)`), and a stored entry is served only while that
+// A monotonic sequence number orders invalidations. Every invalidation — a table written through
+// Sluice, a tag or "all" invalidated by a tenant — stores the sequence number at which it
+// happened. A read takes `now()` before it runs; its result may be stored only if no dependency
+// was bumped after that (`isFresh(deps, startedAt)`), and a stored entry is served only while that
 // still holds. So a write acknowledged to a client (bumped before its response leaves) makes every
 // result computed before it unservable, including ones still in flight when it happened.
+//
+// With a shared tier (Redis) the sequence is global: bumps take their number from Redis and every
+// node applies them with that number (`apply(inv, seq)`), so entries filled on one node are judged
+// on another by the same clock.
 
 /** What a cached result depends on. */
 export interface Dependencies {
   /** Origin identity: tables are shared by every tenant of the origin. */
   origin: string
-  /** Tables read, `schema.table`; ignored when `tables` is null (write-aware invalidation off). */
+  /** Tables read, `schema.table`; null when write-aware invalidation is off for the tenant. */
   tables: readonly string[] | null
   tenant: string
   tags: readonly string[]
@@ -24,57 +28,92 @@ export type Invalidation =
   | { kind: 'tags'; tenant: string; tags: readonly string[] }
   | { kind: 'tenant'; tenant: string }
 
+/** Epoch-map field names; also the field names of the Redis hash. */
+export function invalidationFields(inv: Invalidation): string[] {
+  switch (inv.kind) {
+    case 'tables':
+      return inv.tables.map((t) => tableField(inv.origin, t))
+    case 'origin':
+      return [originField(inv.origin)]
+    case 'tags':
+      return inv.tags.map((t) => tagField(inv.tenant, t))
+    case 'tenant':
+      return [tenantField(inv.tenant)]
+  }
+}
+
+const tableField = (origin: string, table: string) => `t:${origin}:${table}`
+const originField = (origin: string) => `o:${origin}`
+const tagField = (tenant: string, tag: string) => `g:${tenant}:${tag}`
+const tenantField = (tenant: string) => `a:${tenant}`
+
+/** Every field an entry with these dependencies must check (in a fixed order). */
+export function dependencyFields(deps: Dependencies): string[] {
+  const fields = [tenantField(deps.tenant)]
+  for (const tag of deps.tags) fields.push(tagField(deps.tenant, tag))
+  if (deps.tables !== null) {
+    fields.push(originField(deps.origin))
+    for (const t of deps.tables) fields.push(tableField(deps.origin, t))
+  }
+  return fields
+}
+
 export class Epochs {
   #seq = 0
-  #tables = new Map<string, number>()
-  #origins = new Map<string, number>()
-  #tags = new Map<string, number>()
-  #tenants = new Map<string, number>()
+  #fields = new Map<string, number>()
 
   /** The current sequence number: take it before running a read. */
   now(): number {
     return this.#seq
   }
 
-  bumpTables(origin: string, tables: Iterable<string>): void {
-    const seq = ++this.#seq
-    for (const t of tables) this.#tables.set(`${origin}\u0000${t}`, seq)
+  /** Records an invalidation at `seq` (a global number from the shared tier) or at the next local number. */
+  apply(inv: Invalidation, seq?: number): number {
+    const at = this.#advance(seq)
+    for (const f of invalidationFields(inv)) if ((this.#fields.get(f) ?? 0) < at) this.#fields.set(f, at)
+    return at
   }
 
-  /** A write whose extent is unknown (DDL, CALL, unparsable SQL): every table of the origin. */
-  bumpOrigin(origin: string): void {
-    this.#origins.set(origin, ++this.#seq)
+  /** Moves the clock forward to a sequence number seen elsewhere (never backwards). */
+  observe(seq: number): void {
+    if (seq > this.#seq) this.#seq = seq
   }
 
-  bumpTags(tenant: string, tags: Iterable<string>): void {
-    const seq = ++this.#seq
-    for (const t of tags) this.#tags.set(`${tenant}\u0000${t}`, seq)
-  }
-
-  bumpTenant(tenant: string): void {
-    this.#tenants.set(tenant, ++this.#seq)
-  }
-
-  apply(inv: Invalidation): void {
-    switch (inv.kind) {
-      case 'tables':
-        return this.bumpTables(inv.origin, inv.tables)
-      case 'origin':
-        return this.bumpOrigin(inv.origin)
-      case 'tags':
-        return this.bumpTags(inv.tenant, inv.tags)
-      case 'tenant':
-        return this.bumpTenant(inv.tenant)
-    }
+  #advance(seq?: number): number {
+    if (seq === undefined) return ++this.#seq
+    if (seq > this.#seq) this.#seq = seq
+    return seq
   }
 
   /** True when nothing `deps` depends on was invalidated after sequence number `since`. */
   isFresh(deps: Dependencies, since: number): boolean {
-    if ((this.#tenants.get(deps.tenant) ?? 0) > since) return false
-    for (const tag of deps.tags) if ((this.#tags.get(`${deps.tenant}\u0000${tag}`) ?? 0) > since) return false
+    const f = this.#fields
+    if ((f.get(tenantField(deps.tenant)) ?? 0) > since) return false
+    for (const tag of deps.tags) if ((f.get(tagField(deps.tenant, tag)) ?? 0) > since) return false
     if (deps.tables === null) return true
-    if ((this.#origins.get(deps.origin) ?? 0) > since) return false
-    for (const t of deps.tables) if ((this.#tables.get(`${deps.origin}\u0000${t}`) ?? 0) > since) return false
+    if ((f.get(originField(deps.origin)) ?? 0) > since) return false
+    for (const t of deps.tables) if ((f.get(tableField(deps.origin, t)) ?? 0) > since) return false
     return true
+  }
+
+  /** isFresh over precomputed `dependencyFields(deps)` (the hit path: no string building). */
+  areFresh(fields: readonly string[], since: number): boolean {
+    const f = this.#fields
+    for (let i = 0; i < fields.length; i++) if ((f.get(fields[i]!) ?? 0) > since) return false
+    return true
+  }
+
+  // Convenience forms used by tests and single-node code.
+  bumpTables(origin: string, tables: Iterable<string>): void {
+    this.apply({ kind: 'tables', origin, tables: [...tables] })
+  }
+  bumpOrigin(origin: string): void {
+    this.apply({ kind: 'origin', origin })
+  }
+  bumpTags(tenant: string, tags: Iterable<string>): void {
+    this.apply({ kind: 'tags', tenant, tags: [...tags] })
+  }
+  bumpTenant(tenant: string): void {
+    this.apply({ kind: 'tenant', tenant })
   }
 }

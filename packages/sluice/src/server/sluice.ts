@@ -9,7 +9,8 @@ import { createHttpDoor, type Tenant } from '../accelerate/http-door.js'
 import type { SluiceConfig } from '../config/schema.js'
 import { Engines } from '../executor/engines.js'
 import { QueryCache } from '../cache/query-cache.js'
-import { Epochs } from '../invalidation/epochs.js'
+import { Epochs, type Invalidation } from '../invalidation/epochs.js'
+import { RedisTier } from '../cache/redis-tier.js'
 import { initSqlParser } from '../sql/analyze.js'
 import { createLogger } from '../observability/logger.js'
 import { OriginPool } from '../pool/origin-pool.js'
@@ -23,11 +24,19 @@ export interface RunningSluice {
   readonly origins: readonly OriginPool[]
   readonly logger: Logger
   readonly cache: QueryCache
+  /** The shared tier, when configured. */
+  readonly shared: RedisTier | undefined
   /** Stops accepting, waits for in-flight requests (up to `graceMs`), rolls back open transactions, closes pools. */
   close(graceMs?: number): Promise<void>
 }
 
-export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningSluice> {
+/** Observation points for tests and benchmarks. */
+export interface SluiceHooks {
+  /** An invalidation (from this or another node) reached this node's epochs. */
+  onInvalidationApplied?: (inv: Invalidation, seq: number, publishedAt: number) => void
+}
+
+export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel), hooks: SluiceHooks = {}): Promise<RunningSluice> {
   const origins = new Map<string, OriginPool>()
   const keys = new KeyRing<Tenant>()
   const tenants: Tenant[] = []
@@ -40,14 +49,27 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
       logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
     }
-    const tenant: Tenant = { name: t.name, origin, invalidateOnWrite: t.invalidateOnWrite }
+    const tenant: Tenant = { name: t.name, origin, invalidateOnWrite: t.invalidateOnWrite, consistency: t.consistency }
     tenants.push(tenant)
     for (const hash of t.apiKeyHashes) keys.add(hash, tenant)
   }
 
   await initSqlParser()
   const engines = new Engines()
-  const cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs: new Epochs() })
+  const epochs = new Epochs()
+  let cache: QueryCache | undefined
+  const shared = config.redis
+    ? new RedisTier({
+        url: config.redis.url,
+        epochs,
+        logger,
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        onReset: () => cache?.clearLocal(),
+        ...(hooks.onInvalidationApplied ? { onApplied: hooks.onInvalidationApplied } : {}),
+      })
+    : undefined
+  cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
+  await shared?.start()
   const door = createHttpDoor({
     keys,
     engines,
@@ -88,11 +110,12 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
       server.closeAllConnections()
       await stopped
       await engines.close()
+      await shared?.close()
       await Promise.allSettled([...origins.values()].map((o) => o.close()))
       logger.flush?.()
     })()
     return closing
   }
 
-  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, close }
+  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
 }

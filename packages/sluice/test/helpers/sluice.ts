@@ -1,14 +1,17 @@
 // Starts an in-process Sluice for a test, on a free port, with quiet logs.
 import { hashApiKey } from '../../src/config/api-keys.js'
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Limits, type SluiceConfig } from '../../src/config/schema.js'
-import { startSluice as start, type RunningSluice } from '../../src/server/sluice.js'
+import { startSluice as start, type RunningSluice, type SluiceHooks } from '../../src/server/sluice.js'
 
 export interface TestSluiceOptions {
   /** Origin URL for the default tenant (with apiKeys). */
   origin?: string
   apiKeys?: string[]
   /** Extra tenants: name → { origin, apiKeys }. */
-  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean }[]
+  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean; consistency?: 'eventual' | 'strict' }[]
+  consistency?: 'eventual' | 'strict'
+  redis?: string
+  hooks?: SluiceHooks
   invalidateOnWrite?: boolean
   cacheMaxBytes?: number
   invalidateRateLimit?: number
@@ -30,7 +33,7 @@ export interface TestSluice {
 
 export async function startSluice(options: TestSluiceOptions): Promise<TestSluice> {
   const tenants = [
-    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'], invalidateOnWrite: options.invalidateOnWrite }] : []),
+    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'], invalidateOnWrite: options.invalidateOnWrite, consistency: options.consistency }] : []),
     ...(options.tenants ?? []),
   ]
   const config: SluiceConfig = {
@@ -39,9 +42,16 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     cache: { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE.maxBytes, invalidateRateLimit: options.invalidateRateLimit ?? 0 },
-    tenants: tenants.map((t) => ({ name: t.name, origin: t.origin, invalidateOnWrite: t.invalidateOnWrite ?? true, apiKeyHashes: t.apiKeys.map(hashApiKey) })),
+    ...(options.redis ? { redis: { url: options.redis, commandTimeoutMs: 250 } } : {}),
+    tenants: tenants.map((t) => ({
+      name: t.name,
+      origin: t.origin,
+      invalidateOnWrite: t.invalidateOnWrite ?? true,
+      consistency: t.consistency ?? 'eventual',
+      apiKeyHashes: t.apiKeys.map(hashApiKey),
+    })),
   }
-  const sluice = await start(config)
+  const sluice = await start(config, undefined, options.hooks)
   const port = sluice.httpPort
   const scheme = options.tls ? 'https' : 'http'
   return {

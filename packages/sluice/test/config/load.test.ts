@@ -39,6 +39,23 @@ describe('loadConfig', () => {
     expect(c.tenants[1]!.apiKeyHashes[0]!.equals(hashApiKey('shop-key'))).toBe(true)
   })
 
+  it('configures the Redis tier and per-tenant consistency', () => {
+    const file = configFile({
+      redis: { url: 'redis://cache:6379', commandTimeout: '100ms' },
+      tenants: [{ name: 's', origin: 'postgresql://db/s', apiKeys: [formatKeyHash(hashApiKey('k'))], consistency: 'strict' }],
+    })
+    const c = loadConfig({ config: file }, {})
+    expect(c.redis).toEqual({ url: 'redis://cache:6379', commandTimeoutMs: 100 })
+    expect(c.tenants[0]!.consistency).toBe('strict')
+    const flags = loadConfig({ origin: 'postgresql://db/x', redis: 'rediss://r:6380', consistency: 'strict' }, {})
+    expect(flags.redis?.url).toBe('rediss://r:6380')
+    expect(flags.tenants[0]!.consistency).toBe('strict')
+    expect(loadConfig({ origin: 'postgresql://db/x' }, { SLUICE_REDIS_URL: 'redis://env:1' }).redis?.url).toBe('redis://env:1')
+    expect(loadConfig({ origin: 'postgresql://db/x' }, {}).redis).toBeUndefined()
+    expect(() => loadConfig({ origin: 'postgresql://db/x', redis: 'http://nope' }, {})).toThrow(/--redis/)
+    expect(() => loadConfig({ origin: 'postgresql://db/x', consistency: 'sometimes' }, {})).toThrow(/--consistency/)
+  })
+
   it('names the field and the problem', () => {
     const bad = (content: unknown) => {
       try {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { hashApiKey, parseKeyHash } from './api-keys.js'
-import { DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
 import { parseDuration, parseSize } from './units.js'
 
 /** Options as they arrive from the command line (all optional strings). */
@@ -25,6 +25,10 @@ export interface CliOptions {
   /** "false" turns write-aware invalidation off for the --origin tenant. */
   invalidateOnWrite?: string
   redis?: string
+  /** Wire door port, or "off". */
+  pgPort?: string
+  wireCache?: string
+  wireCacheTtl?: string
   /** eventual | strict, for the --origin tenant. */
   consistency?: string
 }
@@ -54,6 +58,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     invalidateRateLimit: env.SLUICE_INVALIDATE_RATE_LIMIT,
     invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
     redis: env.SLUICE_REDIS_URL,
+    pgPort: env.SLUICE_PG_PORT,
+    wireCache: env.SLUICE_WIRE_CACHE,
+    wireCacheTtl: env.SLUICE_WIRE_CACHE_TTL,
     consistency: env.SLUICE_CONSISTENCY,
   }
 }
@@ -177,8 +184,25 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       maxBytes: flag('--cache-max-size', opts.cacheMaxSize, parseSize) ?? file.cache?.maxSize ?? DEFAULT_CACHE.maxBytes,
       invalidateRateLimit: flag('--invalidate-rate-limit', opts.invalidateRateLimit, count) ?? file.cache?.invalidateRateLimit ?? DEFAULT_CACHE.invalidateRateLimit,
     },
+    ...pgConfig(opts, file),
     ...redisConfig(opts.redis, file),
     tenants,
+  }
+}
+
+function pgConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'pg'> {
+  const off = opts.pgPort === 'off' || (opts.pgPort === undefined && file.pg?.enabled === false)
+  if (off) return {}
+  const mode = opts.wireCache ?? file.pg?.cache ?? 'off'
+  if (mode !== 'off' && mode !== 'auto') throw new ConfigError(`--wire-cache: use off or auto, got "${mode}"`)
+  return {
+    pg: {
+      port: flag('--pg-port', opts.pgPort, port) ?? file.pg?.port ?? DEFAULT_PG_PORT,
+      host: opts.host ?? file.pg?.host ?? file.http?.host ?? '0.0.0.0',
+      cache: mode,
+      autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.pg?.autoTtl ?? 60_000,
+      maxResultBytes: file.pg?.maxResultSize ?? 1024 * 1024,
+    },
   }
 }
 

@@ -79,6 +79,18 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    pg: z
+      .object({
+        /** Wire door port; 0 = any free port; omit the section to keep the default (6433). */
+        port: z.number().int().min(0).max(65535).optional(),
+        enabled: z.boolean().optional(),
+        host: z.string().optional(),
+        cache: z.enum(['off', 'auto']).optional(),
+        autoTtl: duration.optional(),
+        maxResultSize: size.optional(),
+      })
+      .strict()
+      .optional(),
     redis: z
       .object({
         url: z.string().refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
@@ -118,6 +130,8 @@ export interface SluiceConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   limits: Limits
   cache: { maxBytes: number; invalidateRateLimit: number }
+  /** Postgres wire door; absent = off. */
+  pg?: { port: number; host: string; cache: 'off' | 'auto'; autoTtlMs: number; maxResultBytes: number }
   /** Shared tier for several nodes; absent = this process only. */
   redis?: { url: string; commandTimeoutMs: number }
   tenants: TenantConfig[]
@@ -134,3 +148,4 @@ export const DEFAULT_LIMITS: Limits = {
 }
 
 export const DEFAULT_HTTP_PORT = 4466
+export const DEFAULT_PG_PORT = 6433

@@ -54,6 +54,8 @@ export async function runDev(options: DevOptions): Promise<RunningDev> {
     httpPort: options.httpPort ?? '4466',
     host: '127.0.0.1',
     logLevel: options.logLevel ?? 'warn',
+    // PGlite already has a direct TCP socket; the wire door is for real servers.
+    pgPort: 'off',
   }, {})
   config.tenants[0]!.apiKeyHashes.push(hashApiKey(apiKey))
   let sluice: RunningSluice

@@ -12,6 +12,8 @@ import { QueryCache } from '../cache/query-cache.js'
 import { Epochs, type Invalidation } from '../invalidation/epochs.js'
 import { RedisTier } from '../cache/redis-tier.js'
 import { initSqlParser } from '../sql/analyze.js'
+import { startPgDoor } from '../wire/postgres/door.js'
+import { routeFor } from '../wire/postgres/routes.js'
 import { createLogger } from '../observability/logger.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
@@ -19,6 +21,8 @@ import { parseOriginUrl } from '../pool/origin-url.js'
 export interface RunningSluice {
   /** Port the HTTP door listens on (useful when configured with port 0). */
   readonly httpPort: number
+  /** Port of the Postgres wire door, when it runs. */
+  readonly pgPort: number | undefined
   readonly tls: boolean
   readonly tenants: readonly Tenant[]
   readonly origins: readonly OriginPool[]
@@ -100,15 +104,31 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   })
   const httpPort = (server.address() as AddressInfo).port
 
+  const pgDoor = config.pg
+    ? await startPgDoor({
+        port: config.pg.port,
+        host: config.pg.host,
+        routes: tenants.map((t) => routeFor(t.name, t.origin)),
+        cache,
+        cacheSettings: { mode: config.pg.cache, autoTtlMs: config.pg.autoTtlMs, maxResultBytes: config.pg.maxResultBytes },
+        logger,
+      }).catch(async (err: unknown) => {
+        server.close()
+        throw err
+      })
+    : undefined
+
   let closing: Promise<void> | undefined
   async function close(graceMs = 10_000): Promise<void> {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      const pgClosed = pgDoor?.close(Math.min(graceMs, 5000))
       server.closeIdleConnections()
       const deadline = Date.now() + graceMs
       while (door.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       server.closeAllConnections()
       await stopped
+      await pgClosed
       await engines.close()
       await shared?.close()
       await Promise.allSettled([...origins.values()].map((o) => o.close()))
@@ -117,5 +137,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
+  return { httpPort, pgPort: pgDoor?.port, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
 }

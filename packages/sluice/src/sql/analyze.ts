@@ -21,6 +21,12 @@ export interface StatementAnalysis {
   locking: boolean
   /** The text could not be parsed: treat as a write of unknown extent. */
   unparsed: boolean
+  /** Number of statements in the text. */
+  statements: number
+  /** Uses CURRENT_TIMESTAMP, CURRENT_USER and the like (SQL value functions). */
+  sqlValueFunctions: boolean
+  /** Changes session state that would leak to the next user of a pooled connection (SET, PREPARE, LISTEN, temp tables…). */
+  sessionState: boolean
 }
 
 let ready: Promise<void> | undefined
@@ -63,7 +69,7 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
   try {
     tree = parseSync(sql) as typeof tree
   } catch {
-    return { kind: 'write', reads: [], writes: [], writesUnknown: true, functions: [], locking: false, unparsed: true }
+    return { kind: 'write', reads: [], writes: [], writesUnknown: true, functions: [], locking: false, unparsed: true, statements: 0, sqlValueFunctions: false, sessionState: false }
   }
   const reads = new Set<string>()
   const writes = new Set<string>()
@@ -71,6 +77,8 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
   let kind: StatementAnalysis['kind'] = 'other'
   let writesUnknown = false
   let locking = false
+  let sqlValueFunctions = false
+  let sessionState = false
 
   const rank = { other: 0, read: 1, write: 2, ddl: 3 } as const
   const raise = (k: StatementAnalysis['kind']) => {
@@ -133,6 +141,23 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
           functions.add((names[names.length - 1] ?? '').toLowerCase())
           break
         }
+        case 'SQLValueFunction':
+          sqlValueFunctions = true
+          break
+        case 'VariableSetStmt':
+          // SET LOCAL ends with the transaction; plain SET outlives it.
+          if (!(value as { is_local?: boolean }).is_local) sessionState = true
+          break
+        case 'PrepareStmt':
+        case 'ListenStmt':
+        case 'DeclareCursorStmt':
+          sessionState = true
+          break
+        case 'CreateStmt':
+          if ((value as { relation?: { relpersistence?: string } }).relation?.relpersistence === 't') sessionState = true
+          raise('ddl')
+          writesUnknown = true
+          break
         case 'CallStmt':
         case 'DoStmt':
           raise('write')
@@ -154,5 +179,16 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
   }
 
   for (const s of tree.stmts ?? []) visit(s.stmt, 'stmt')
-  return { kind, reads: [...reads], writes: [...writes], writesUnknown, functions: [...functions], locking, unparsed: false }
+  return {
+    kind,
+    reads: [...reads],
+    writes: [...writes],
+    writesUnknown,
+    functions: [...functions],
+    locking,
+    unparsed: false,
+    statements: tree.stmts?.length ?? 0,
+    sqlValueFunctions,
+    sessionState,
+  }
 }

@@ -12,6 +12,8 @@ export interface TestSluiceOptions {
   consistency?: 'eventual' | 'strict'
   redis?: string
   hooks?: SluiceHooks
+  /** Start the Postgres wire door (on a free port). */
+  pg?: { cache?: 'off' | 'auto'; autoTtlMs?: number; maxResultBytes?: number }
   invalidateOnWrite?: boolean
   cacheMaxBytes?: number
   invalidateRateLimit?: number
@@ -26,6 +28,8 @@ export interface TestSluice {
   port: number
   /** Base URL for raw HTTP requests. */
   httpUrl: string
+  /** Wire door URL for a database URL of the origin (same user, database and password; Sluice's host and port). */
+  pgUrl(originUrl: string): string
   /** `prisma+postgres://localhost:PORT/?api_key=KEY` (plain HTTP, accepted by the stock extension). */
   accelerateUrl(apiKey?: string): string
   close(): Promise<void>
@@ -43,6 +47,9 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     cache: { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE.maxBytes, invalidateRateLimit: options.invalidateRateLimit ?? 0 },
     ...(options.redis ? { redis: { url: options.redis, commandTimeoutMs: 250 } } : {}),
+    ...(options.pg
+      ? { pg: { port: 0, host: '127.0.0.1', cache: options.pg.cache ?? 'off', autoTtlMs: options.pg.autoTtlMs ?? 60_000, maxResultBytes: options.pg.maxResultBytes ?? 1024 * 1024 } }
+      : {}),
     tenants: tenants.map((t) => ({
       name: t.name,
       origin: t.origin,
@@ -59,6 +66,13 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     port,
     httpUrl: `${scheme}://127.0.0.1:${port}`,
     accelerateUrl: (apiKey = tenants[0]?.apiKeys[0] ?? 'test-key') => `prisma+postgres://localhost:${port}/?api_key=${encodeURIComponent(apiKey)}`,
+    pgUrl: (originUrl: string) => {
+      const u = new URL(originUrl)
+      u.hostname = '127.0.0.1'
+      u.port = String(sluice.pgPort)
+      for (const k of ['connection_limit', 'pool_timeout']) u.searchParams.delete(k)
+      return u.toString()
+    },
     close: () => sluice.close(1000),
   }
 }

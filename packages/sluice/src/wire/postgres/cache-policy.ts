@@ -1,0 +1,59 @@
+// Which wire statements may be cached, and for how long: a hint in a leading comment
+// (`/* sluice: ttl=60 swr=30 tags=a,b */`), or auto mode for every safe read.
+import type { CachePolicy } from '../../cache/query-cache.js'
+import type { StatementAnalysis } from '../../sql/analyze.js'
+
+export interface WireCacheSettings {
+  /** `off`: only hinted statements; `auto`: every safe read, with `autoTtlMs`. */
+  mode: 'off' | 'auto'
+  autoTtlMs: number
+  /** Results larger than this are answered but not cached. */
+  maxResultBytes: number
+}
+
+// Functions whose result changes from one call to the next (or with the session): never cached.
+const VOLATILE = new Set([
+  'now', 'random', 'nextval', 'currval', 'lastval', 'setval', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp',
+  'timeofday', 'gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v4', 'txid_current', 'pg_backend_pid', 'pg_sleep',
+  'inet_client_addr', 'current_setting', 'set_config', 'pg_advisory_lock', 'pg_try_advisory_lock', 'setseed', 'version',
+])
+
+const HINT = /^\s*\/\*\s*sluice:([^*]*)\*\//
+
+/** Parses a leading `/* sluice: … *\/` hint. Undefined when there is none or it is malformed. */
+export function parseHint(sql: string): CachePolicy | undefined {
+  const m = HINT.exec(sql)
+  if (!m) return undefined
+  let ttl = 0
+  let swr = 0
+  let tags: string[] = []
+  for (const part of m[1]!.trim().split(/\s+/).filter(Boolean)) {
+    const [k, v] = part.split('=', 2)
+    if (k === 'ttl' && v !== undefined && /^\d+(\.\d+)?$/.test(v)) ttl = Number(v)
+    else if (k === 'swr' && v !== undefined && /^\d+(\.\d+)?$/.test(v)) swr = Number(v)
+    else if (k === 'tags' && v !== undefined && /^[A-Za-z0-9_]{1,64}(,[A-Za-z0-9_]{1,64}){0,4}$/.test(v)) tags = v.split(',')
+    else return undefined
+  }
+  if (ttl === 0 && swr === 0) ttl = 60
+  return { ttlMs: ttl * 1000, swrMs: swr * 1000, tags }
+}
+
+/** Why a statement is not cacheable, or undefined when it is safe to cache. */
+export function unsafeReason(a: StatementAnalysis): string | undefined {
+  if (a.unparsed) return 'unparsable'
+  if (a.statements !== 1) return 'multiple statements'
+  if (a.kind !== 'read') return a.kind === 'other' ? 'not a query' : 'write'
+  if (a.locking) return 'locking read (FOR UPDATE/SHARE)'
+  if (a.sqlValueFunctions || a.functions.some((f) => VOLATILE.has(f))) return 'volatile function'
+  if (a.reads.some((t) => t.startsWith('pg_catalog.') || t.startsWith('information_schema.') || /\.pg_/.test(t))) return 'system catalog'
+  if (a.reads.length === 0) return 'reads no table'
+  return undefined
+}
+
+/** The policy for a simple-protocol statement outside a transaction, or null (not cached). */
+export function cachePolicyForStatement(sql: string, a: StatementAnalysis, settings: WireCacheSettings): CachePolicy | null {
+  const hint = parseHint(sql)
+  if (hint === undefined && settings.mode !== 'auto') return null
+  if (unsafeReason(a) !== undefined) return null
+  return hint ?? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] }
+}

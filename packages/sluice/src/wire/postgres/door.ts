@@ -1,0 +1,102 @@
+// The Postgres wire-protocol door: a TCP listener whose sessions relay to pooled origin
+// connections (see session.ts).
+import { createServer, type Server } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { QueryCache } from '../../cache/query-cache.js'
+import type { WireCacheSettings } from './cache-policy.js'
+import { Session, type SessionContext } from './session.js'
+import type { WireRoute } from './routes.js'
+
+export interface PgDoorOptions {
+  port: number
+  host: string
+  routes: WireRoute[]
+  cache: QueryCache
+  cacheSettings: WireCacheSettings
+  logger: Logger
+}
+
+export interface PgDoor {
+  readonly port: number
+  readonly sessions: number
+  close(graceMs?: number): Promise<void>
+}
+
+const REPORTED = ['server_version', 'server_encoding', 'client_encoding', 'DateStyle', 'IntervalStyle', 'TimeZone', 'integer_datetimes', 'standard_conforming_strings']
+
+export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
+  const sessions = new Map<string, Session>()
+  const live = new Set<Session>()
+  const keys = new WeakMap<Session, string>()
+  const statusCache = new Map<WireRoute, Promise<[string, string][]>>()
+
+  const ctx: SessionContext = {
+    routes: (user, database) => options.routes.find((r) => r.user === user && r.database === database),
+    cache: options.cache,
+    cacheSettings: options.cacheSettings,
+    logger: options.logger,
+    register(session) {
+      const key = Session.randomKey()
+      const k = `${key.pid}:${key.secret}`
+      sessions.set(k, session)
+      keys.set(session, k)
+      return key
+    },
+    unregister(session) {
+      const k = keys.get(session)
+      if (k) sessions.delete(k)
+    },
+    findByKey: (pid, secret) => sessions.get(`${pid}:${secret}`),
+    parameterStatuses(route) {
+      let p = statusCache.get(route)
+      if (!p) {
+        p = route.origin.pool
+          .query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [REPORTED])
+          .then((r) => {
+            const byName = new Map(r.rows.map((row) => [row.name.toLowerCase(), row.setting]))
+            return REPORTED.map((n): [string, string] => [n, byName.get(n.toLowerCase()) ?? (n === 'client_encoding' ? 'UTF8' : '')])
+          })
+        // Pooled connections speak UTF8 (the pg driver sets it); clients are told the same.
+        p = p.then((list) => list.map(([k, v]): [string, string] => [k, k === 'client_encoding' ? 'UTF8' : v]))
+        p.catch(() => statusCache.delete(route))
+        statusCache.set(route, p)
+      }
+      return p
+    },
+  }
+
+  const sockets = new Set<import('node:net').Socket>()
+  const server: Server = createServer((socket) => {
+    const session = new Session(socket, ctx)
+    live.add(session)
+    sockets.add(socket)
+    socket.once('close', () => {
+      live.delete(session)
+      sockets.delete(socket)
+    })
+  })
+  server.on('error', (err) => options.logger.error({ err }, 'wire door listener error'))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    get sessions() {
+      return live.size
+    },
+    async close(graceMs = 2000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Idle clients are told goodbye; busy ones get a moment to finish, then are cut.
+      for (const s of sockets) s.end()
+      const deadline = Date.now() + graceMs
+      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      for (const s of sockets) s.destroy()
+      await closed
+    },
+  }
+}

@@ -1,0 +1,556 @@
+// One client connection on the Postgres wire door: startup and authentication, then a relay to
+// a server connection borrowed per transaction (transaction pooling), with named prepared
+// statements carried across server connections, caching of safe reads and write-aware
+// invalidation in the cache shared with the HTTP door.
+import { createHash, randomInt } from 'node:crypto'
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
+import { collectReads, collectWrites, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { analyzeSql } from '../../sql/analyze.js'
+import { PoolTimeoutError } from '../../pool/errors.js'
+import {
+  BodyReader,
+  CANCEL_REQUEST,
+  FrameReader,
+  GSSENC_REQUEST,
+  PROTOCOL_V3,
+  ProtocolError,
+  SSL_REQUEST,
+  T,
+  authenticationOk,
+  backendKeyData,
+  errorResponse,
+  message,
+  parameterStatus,
+  parseStartupParams,
+  readyForQuery,
+  type Frame,
+} from './protocol.js'
+import { ScramExchange } from './scram.js'
+import { ServerLink } from './server-link.js'
+import { cachePolicyForStatement, type WireCacheSettings } from './cache-policy.js'
+import type { WireRoute } from './routes.js'
+
+export interface SessionContext {
+  routes: (user: string, database: string) => WireRoute | undefined
+  cache: QueryCache
+  cacheSettings: WireCacheSettings
+  logger: Logger
+  /** Session registry for cancel requests: Sluice's own (pid, secret) → session. */
+  register(session: Session): { pid: number; secret: number }
+  unregister(session: Session): void
+  findByKey(pid: number, secret: number): Session | undefined
+  /** Values the door reports as ParameterStatus at startup. */
+  parameterStatuses(route: WireRoute): Promise<[string, string][]>
+}
+
+interface StatementInfo {
+  serverName: string
+  query: string
+  /** Parse body with the statement name replaced (for re-preparing on another server connection). */
+  parseFor(name: string): Buffer
+}
+
+type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
+
+const NO_STATEMENT = 'sluice_noop'
+
+export class Session {
+  readonly #socket: Socket
+  readonly #ctx: SessionContext
+  readonly #reader = new FrameReader(true)
+  #phase: Phase = 'startup'
+  #route: WireRoute | undefined
+  #user = ''
+  #database = ''
+  #scram: ScramExchange | undefined
+  #key: { pid: number; secret: number } | undefined
+
+  #link: ServerLink | undefined
+  #acquiring: Promise<ServerLink> | undefined
+  /** Client frames are handled strictly in order. */
+  #work: Promise<void> = Promise.resolve()
+  /** Server frames are relayed strictly in order (invalidation may await). */
+  #relay: Promise<void> = Promise.resolve()
+  /** Queries/Syncs forwarded whose ReadyForQuery has not come back. */
+  #awaitingReady = 0
+  /** Extended-protocol messages forwarded since the last Sync. */
+  #inBatch = false
+  #txStatus: 'I' | 'T' | 'E' = 'I'
+  #statements = new Map<string, StatementInfo>()
+  #unnamedQuery = ''
+  /** For each Parse forwarded in order: swallow its ParseComplete? and what it prepares. */
+  #parseQueue: { swallow: boolean; prepares?: string }[] = []
+  #writes: WriteSet = emptyWriteSet()
+  #lastTag = ''
+  #internal = 0
+
+  constructor(socket: Socket, ctx: SessionContext) {
+    this.#socket = socket
+    this.#ctx = ctx
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('error', () => this.#close())
+    socket.on('close', () => this.#close())
+  }
+
+  // ---- client side -----------------------------------------------------------------------
+
+  #onData(chunk: Buffer): void {
+    if (this.#phase === 'closed') return
+    this.#reader.push(chunk)
+    try {
+      for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
+        const frame = f
+        this.#work = this.#work.then(() => this.#handle(frame)).catch((err: unknown) => this.#fail(err))
+      }
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  #send(bytes: Buffer): void {
+    if (this.#phase !== 'closed' && !this.#socket.destroyed) this.#socket.write(bytes)
+  }
+
+  /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */
+  #fail(err: unknown): void {
+    if (this.#phase === 'closed') return
+    const protocol = err instanceof ProtocolError
+    if (!protocol) this.#ctx.logger.warn({ err }, 'wire session failed')
+    const sqlstate = protocol ? '08P01' : err instanceof PoolTimeoutError ? '53300' : '08006'
+    const text = protocol || err instanceof PoolTimeoutError ? (err as Error).message : 'Sluice: connection to the origin failed'
+    this.#send(errorResponse(sqlstate, text, 'FATAL'))
+    this.#socket.end()
+    this.#close()
+  }
+
+  async #handle(f: Frame): Promise<void> {
+    switch (this.#phase) {
+      case 'startup':
+        return this.#startup(f)
+      case 'password':
+      case 'sasl-initial':
+      case 'sasl-continue':
+        return this.#authenticate(f)
+      case 'ready':
+        return this.#command(f)
+      case 'closed':
+        return
+    }
+  }
+
+  async #startup(f: Frame): Promise<void> {
+    const code = f.body.readInt32BE(0)
+    if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+      // TLS towards clients is not offered yet: libpq then continues in plain text (sslmode=prefer).
+      this.#socket.write(Buffer.from('N'))
+      return
+    }
+    if (code === CANCEL_REQUEST) {
+      if (f.body.length < 12) throw new ProtocolError('truncated cancel request')
+      this.#ctx.findByKey(f.body.readInt32BE(4), f.body.readInt32BE(8))?.cancel()
+      this.#socket.end()
+      this.#phase = 'closed'
+      return
+    }
+    if (code !== PROTOCOL_V3) throw new ProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`)
+    const params = parseStartupParams(f.body)
+    this.#user = params.get('user') ?? ''
+    this.#database = params.get('database') ?? this.#user
+    this.#reader.untyped = false
+    const route = this.#ctx.routes(this.#user, this.#database)
+    if (!route) {
+      this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
+      this.#socket.end()
+      this.#phase = 'closed'
+      return
+    }
+    this.#route = route
+    if (route.scram === undefined) return this.#accept()
+    this.#scram = new ScramExchange(route.scram)
+    this.#phase = 'sasl-initial'
+    this.#send(message('R', 10, 'SCRAM-SHA-256', { byte: 0 }))
+  }
+
+  async #authenticate(f: Frame): Promise<void> {
+    if (f.type !== T.Password) throw new ProtocolError('expected a password message')
+    const refuse = () => {
+      this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
+      this.#socket.end()
+      this.#close()
+    }
+    if (this.#phase === 'sasl-initial') {
+      const r = new BodyReader(f.body)
+      const mechanism = r.cstring()
+      if (mechanism !== 'SCRAM-SHA-256') return refuse()
+      const len = r.int32()
+      let serverFirst: string
+      try {
+        serverFirst = this.#scram!.serverFirst(r.bytes(len).toString('utf8'))
+      } catch {
+        return refuse()
+      }
+      this.#phase = 'sasl-continue'
+      this.#send(message('R', 11, Buffer.from(serverFirst)))
+      return
+    }
+    const final = this.#scram!.serverFinal(f.body.toString('utf8'))
+    if (final === undefined) return refuse()
+    this.#send(message('R', 12, Buffer.from(final)))
+    return this.#accept()
+  }
+
+  async #accept(): Promise<void> {
+    const route = this.#route!
+    const out = [authenticationOk()]
+    for (const [k, v] of await this.#ctx.parameterStatuses(route)) out.push(parameterStatus(k, v))
+    this.#key = this.#ctx.register(this)
+    out.push(backendKeyData(this.#key.pid, this.#key.secret), readyForQuery('I'))
+    this.#phase = 'ready'
+    this.#send(Buffer.concat(out))
+  }
+
+  async #command(f: Frame): Promise<void> {
+    switch (f.type) {
+      case T.Terminate:
+        this.#socket.end()
+        return this.#close()
+      case T.Query:
+        return this.#query(f)
+      case T.Parse:
+        return this.#parse(f)
+      case T.Bind:
+        return this.#bind(f)
+      case T.Describe:
+        return this.#describe(f)
+      case T.Close:
+        return this.#closeStatement(f)
+      case T.Sync:
+        await this.#forward(f.bytes)
+        this.#awaitingReady++
+        this.#inBatch = false
+        return
+      case T.Execute:
+      case T.Flush:
+        this.#inBatch = true
+        return this.#forward(f.bytes)
+      case T.CopyData:
+      case T.CopyDone:
+      case T.CopyFail:
+      case T.FunctionCall:
+        return this.#forward(f.bytes)
+      default:
+        throw new ProtocolError(`unexpected message type "${String.fromCharCode(f.type)}"`)
+    }
+  }
+
+  async #query(f: Frame): Promise<void> {
+    const sql = new BodyReader(f.body).cstring()
+    const route = this.#route!
+    const analysis = analyzeSql(sql, route.origin.defaultSchema)
+    if (this.#link === undefined && this.#txStatus === 'I') {
+      const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings)
+      if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes)
+    }
+    this.#noteStatement(sql, analysis)
+    await this.#forward(f.bytes)
+    this.#awaitingReady++
+  }
+
+  /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
+  #noteStatement(sql: string, analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)): void {
+    // Writes, and reads calling functions that may write, are invalidated when the transaction ends.
+    collectWrites([sql], this.#route!.origin.defaultSchema, true, this.#writes)
+    if (analysis.sessionState) {
+      if (this.#link) this.#link.dirty = true
+      else this.#dirtyNext = true
+    }
+  }
+  #dirtyNext = false
+  /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
+  #unconfirmed = new Set<string>()
+
+  /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
+  async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer): Promise<void> {
+    const route = this.#route!
+    const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
+    const hit = await this.#ctx.cache.get(key, policy)
+    if (hit !== undefined) {
+      if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
+      this.#send(hit.entry.payload)
+      this.#send(readyForQuery('I'))
+      return
+    }
+    const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
+    this.#send(produced.payload)
+    this.#send(readyForQuery('I'))
+  }
+
+  /** Runs one simple query on its own server connection and captures the answer's bytes. */
+  async #produce(sql: string, policy: CachePolicy, bytes: Buffer): Promise<Produced> {
+    const route = this.#route!
+    const startedSeq = await this.#ctx.cache.snapshot()
+    const producedAt = Date.now()
+    const link = await ServerLink.acquire(route.origin)
+    const frames: Buffer[] = []
+    let size = 0
+    let failed = false
+    let status = 'I'
+    try {
+      await new Promise<void>((resolve, reject) => {
+        link.listen(
+          (f) => {
+            if (f.type === T.ReadyForQuery) {
+              status = String.fromCharCode(f.body[0]!)
+              resolve()
+              return
+            }
+            if (f.type === T.ErrorResponse) failed = true
+            // Notices and parameter changes are not part of a result worth replaying.
+            if (f.type === T.NoticeResponse || f.type === T.ParameterStatus) return
+            frames.push(f.bytes)
+            size += f.bytes.length
+          },
+          () => reject(new Error('origin connection closed')),
+        )
+        link.write(bytes)
+      })
+    } catch (err) {
+      link.release(true)
+      throw err
+    }
+    link.release(status !== 'I')
+    const tables = collectReads([sql], route.origin.defaultSchema)
+    return {
+      payload: Buffer.concat(frames, size),
+      deps: { origin: route.origin.id, tables, tenant: route.tenant, tags: policy.tags },
+      startedSeq,
+      producedAt,
+      storable: !failed && tables !== null && size <= this.#ctx.cacheSettings.maxResultBytes,
+    }
+  }
+
+  // Extended protocol: statement names are per client; on the server they are named after
+  // their text, prepared once per server connection and re-prepared wherever needed.
+
+  async #parse(f: Frame): Promise<void> {
+    const r = new BodyReader(f.body)
+    const name = r.cstring()
+    const query = r.cstring()
+    const rest = f.body.subarray(r.position)
+    this.#inBatch = true
+    if (name === '') {
+      this.#unnamedQuery = query
+      this.#parseQueue.push({ swallow: false })
+      return this.#forward(f.bytes)
+    }
+    const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
+    const info: StatementInfo = { serverName, query, parseFor: (n) => message('P', n, query, rest) }
+    this.#statements.set(name, info)
+    const link = await this.#ensureLink()
+    if (link.prepared.has(serverName)) {
+      // Already prepared on this connection: a no-op Parse keeps ParseComplete in order.
+      this.#parseQueue.push({ swallow: false })
+      link.write(message('P', '', '', { int16: 0 }))
+      return
+    }
+    this.#parseQueue.push({ swallow: false, prepares: serverName })
+    link.prepared.add(serverName)
+    this.#unconfirmed.add(serverName)
+    link.write(info.parseFor(serverName))
+  }
+
+  /** Makes sure `stmt` exists on the current server connection; returns its server-side name. */
+  async #serverStatement(stmt: string): Promise<string> {
+    if (stmt === '') return ''
+    const info = this.#statements.get(stmt)
+    if (!info) return stmt // unknown: let the server say so
+    const link = await this.#ensureLink()
+    if (!link.prepared.has(info.serverName)) {
+      this.#parseQueue.push({ swallow: true, prepares: info.serverName })
+      link.prepared.add(info.serverName)
+      this.#unconfirmed.add(info.serverName)
+      link.write(info.parseFor(info.serverName))
+    }
+    return info.serverName
+  }
+
+  async #bind(f: Frame): Promise<void> {
+    const r = new BodyReader(f.body)
+    const portal = r.cstring()
+    const stmt = r.cstring()
+    const rest = f.body.subarray(r.position)
+    this.#inBatch = true
+    const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
+    if (sql !== undefined) this.#noteStatement(sql)
+    const serverStmt = await this.#serverStatement(stmt)
+    return this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+  }
+
+  async #describe(f: Frame): Promise<void> {
+    this.#inBatch = true
+    const kind = f.body[0]
+    const name = new BodyReader(f.body.subarray(1)).cstring()
+    if (kind !== 0x53 /* S */ || name === '') return this.#forward(f.bytes)
+    const serverStmt = await this.#serverStatement(name)
+    return this.#forward(message('D', { byte: kind }, serverStmt))
+  }
+
+  async #closeStatement(f: Frame): Promise<void> {
+    this.#inBatch = true
+    const kind = f.body[0]
+    const name = new BodyReader(f.body.subarray(1)).cstring()
+    if (kind !== 0x53 || name === '') return this.#forward(f.bytes)
+    // The server-side statement stays prepared for reuse; closing a portal that does not exist
+    // is not an error and yields the CloseComplete the client waits for, in order.
+    this.#statements.delete(name)
+    return this.#forward(message('C', { byte: 0x50 }, NO_STATEMENT))
+  }
+
+  // ---- server side -----------------------------------------------------------------------
+
+  async #ensureLink(): Promise<ServerLink> {
+    if (this.#link) return this.#link
+    this.#acquiring ??= ServerLink.acquire(this.#route!.origin).then((link) => {
+      this.#link = link
+      this.#acquiring = undefined
+      link.listen(
+        (frame) => {
+          this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
+        },
+        () => this.#serverClosed(link),
+      )
+      return link
+    })
+    return this.#acquiring
+  }
+
+  async #forward(bytes: Buffer): Promise<void> {
+    const link = await this.#ensureLink()
+    if (this.#dirtyNext) {
+      link.dirty = true
+      this.#dirtyNext = false
+    }
+    link.write(bytes)
+  }
+
+  async #fromServer(link: ServerLink, f: Frame): Promise<void> {
+    if (this.#internal > 0) {
+      // Answers to Sluice's own reset statement.
+      if (f.type === T.ReadyForQuery) {
+        this.#internal--
+        if (this.#internal === 0) this.#giveBack(link)
+      }
+      return
+    }
+    switch (f.type) {
+      case T.ParseComplete: {
+        const p = this.#parseQueue.shift()
+        if (p?.prepares) this.#unconfirmed.delete(p.prepares)
+        if (p?.swallow) return
+        break
+      }
+      case T.CommandComplete:
+        this.#lastTag = new BodyReader(f.body).cstring()
+        break
+      case T.ReadyForQuery: {
+        this.#awaitingReady--
+        this.#parseQueue = []
+        // Parses skipped after an error never happened on the server.
+        for (const name of this.#unconfirmed) link.prepared.delete(name)
+        this.#unconfirmed.clear()
+        const status = String.fromCharCode(f.body[0]!) as 'I' | 'T' | 'E'
+        if (status === 'I') {
+          // The transaction ended. Invalidate what it wrote before the client hears of it —
+          // unless it rolled back.
+          const writes = this.#writes
+          this.#writes = emptyWriteSet()
+          if (this.#lastTag !== 'ROLLBACK') {
+            const inv = writeInvalidation(this.#route!.origin.id, writes)
+            if (inv) await this.#ctx.cache.invalidate(inv)
+          }
+        }
+        this.#txStatus = status
+        this.#send(f.bytes)
+        if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch) this.#releaseLink(link)
+        return
+      }
+    }
+    this.#send(f.bytes)
+  }
+
+  /** Transaction over and nothing in flight: the server connection goes back to the pool. */
+  #releaseLink(link: ServerLink): void {
+    if (this.#link !== link) return
+    this.#link = undefined
+    if (link.dirty) {
+      // Session state (SET, PREPARE, LISTEN, temp tables…) must not reach the next client.
+      this.#internal = 1
+      link.prepared.clear()
+      link.dirty = false
+      link.write(message('Q', 'DISCARD ALL'))
+      return
+    }
+    link.release()
+  }
+
+  #giveBack(link: ServerLink): void {
+    link.release()
+  }
+
+  #serverClosed(link: ServerLink): void {
+    if (this.#link !== link && this.#internal === 0) return
+    this.#link = undefined
+    link.release(true)
+    if (this.#phase === 'closed') return
+    this.#send(errorResponse('08006', 'Sluice: the origin closed the server connection', 'FATAL'))
+    this.#socket.end()
+    this.#close()
+  }
+
+  /** Forwards a cancel request to the origin backend currently serving this session. */
+  cancel(): void {
+    const backend = this.#link?.backend
+    if (backend) this.#route!.cancel(backend.pid, backend.secret)
+  }
+
+  #close(): void {
+    if (this.#phase === 'closed') {
+      this.#cleanup()
+      return
+    }
+    this.#phase = 'closed'
+    this.#cleanup()
+  }
+
+  #cleanup(): void {
+    if (this.#key) {
+      this.#ctx.unregister(this)
+      this.#key = undefined
+    }
+    const link = this.#link
+    if (!link || this.#internal > 0) return
+    this.#link = undefined
+    if (this.#awaitingReady === 0 && !this.#inBatch && this.#txStatus !== 'I') {
+      // Client left inside a transaction: roll it back, then the connection is clean again.
+      this.#internal = 1
+      link.dirty = false
+      link.listen(
+        (f) => {
+          if (f.type === T.ReadyForQuery) link.release(f.body[0] !== 0x49)
+        },
+        () => link.release(true),
+      )
+      link.write(message('Q', 'ROLLBACK'))
+      return
+    }
+    // Anything else in flight: the connection's state is unknown; the pool closes it.
+    link.release(this.#awaitingReady > 0 || this.#inBatch || link.dirty)
+  }
+
+  static randomKey(): { pid: number; secret: number } {
+    return { pid: randomInt(1, 2 ** 31 - 1), secret: randomInt(1, 2 ** 31 - 1) }
+  }
+}

@@ -31,6 +31,10 @@ Options (env var in brackets):
   --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
+  --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
+  --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
+                                   auto: every safe read [SLUICE_WIRE_CACHE]
+  --wire-cache-ttl <duration>      ttl of auto-cached reads, default 60s [SLUICE_WIRE_CACHE_TTL]
   --redis <url>                    share the cache between nodes through Redis/Valkey
                                    (redis://, rediss://; ?cluster=true for Cluster) [SLUICE_REDIS_URL]
   --consistency <mode>             with --redis: eventual (default) or strict [SLUICE_CONSISTENCY]
@@ -113,6 +117,9 @@ async function start(args: string[]): Promise<number> {
     'invalidate-on-write': { type: 'string' },
     redis: { type: 'string' },
     consistency: { type: 'string' },
+    'pg-port': { type: 'string' },
+    'wire-cache': { type: 'string' },
+    'wire-cache-ttl': { type: 'string' },
   })
   if (values.help) {
     console.log(START_HELP)
@@ -137,6 +144,9 @@ async function start(args: string[]): Promise<number> {
     invalidateOnWrite: values['invalidate-on-write'] as string | undefined,
     redis: values.redis as string | undefined,
     consistency: values.consistency as string | undefined,
+    pgPort: values['pg-port'] as string | undefined,
+    wireCache: values['wire-cache'] as string | undefined,
+    wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
   }
   const config = loadConfig(flags)
   if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
@@ -159,6 +169,16 @@ function printBanner(sluice: RunningSluice, key: string | undefined, generated: 
   for (const t of sluice.tenants) {
     const s = t.origin.settings
     console.log(`  tenant ${t.name} → ${redactUrl(s.url)} (connection_limit ${s.connectionLimit}, pool_timeout ${s.poolTimeoutSeconds}s)`)
+  }
+  if (sluice.pgPort !== undefined) {
+    console.log(`  Postgres wire door on port ${sluice.pgPort}: keep your DATABASE_URL, change host and port`)
+    for (const t of sluice.tenants) {
+      const u = new URL(t.origin.settings.url)
+      if (u.password) u.password = '***'
+      u.hostname = 'localhost'
+      u.port = String(sluice.pgPort)
+      console.log(`    ${t.name}: ${u.toString()}`)
+    }
   }
   const shown = key ?? '<your api key>'
   if (generated) console.log(`  No API key was configured; generated one for this run: ${key}`)

@@ -25,7 +25,7 @@ describeWithPostgres('cache semantics (real client + extension)', () => {
   let prisma: any
   let other: any // second tenant on the same origin
 
-  const probeReads = async () => Number((await adminQuery<{ v: string }>(dbName, "SELECT last_value::text AS v, is_called FROM probe_reads")).rows[0]!.v)
+  const probeReads = async () => Number((await adminQuery<{ v: string }>(dbName, "SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS v FROM probe_reads")).rows[0]!.v)
   const direct = (sql: string, values?: unknown[]) => adminQuery(dbName, sql, values)
   const info = async (p: Promise<any>) => {
     const { data, info } = await (p as any).withAccelerateInfo()

@@ -18,7 +18,7 @@ describeWithPostgres('several nodes share one cache', () => {
     const applied: { node: number; seq: number; delayMs: number }[] = []
     const client: Record<string, any> = {}
 
-    const probeReads = async () => Number((await adminQuery<{ v: string }>(dbName, 'SELECT last_value::text AS v FROM probe_reads')).rows[0]!.v)
+    const probeReads = async () => Number((await adminQuery<{ v: string }>(dbName, 'SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS v FROM probe_reads')).rows[0]!.v)
     const info = async (p: any) => {
       const { data, info } = await p.withAccelerateInfo()
       return { data, status: info.cacheStatus as string }

@@ -1,0 +1,339 @@
+// The Postgres wire door with real clients: psql, node-postgres, postgres.js, Prisma with
+// @prisma/adapter-pg and pgbench — results compared with the origin directly — plus caching,
+// invalidation shared with the HTTP door, and bad input.
+import { execFile } from 'node:child_process'
+import { connect } from 'node:net'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import postgres from 'postgres'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { adminQuery, createDatabase, describeWithPostgres } from '../../helpers/postgres.js'
+import { startSluice, type TestSluice } from '../../helpers/sluice.js'
+import { ddl, loadClient } from '../../e2e/clients.js'
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const run = promisify(execFile)
+
+describeWithPostgres('Postgres wire door', () => {
+  let s: TestSluice
+  let direct: string
+  let wire: string
+  let dbName: string
+
+  beforeAll(async () => {
+    direct = await createDatabase('wire_door', ddl() + `; CREATE TABLE kv (k int PRIMARY KEY, v text); INSERT INTO kv SELECT g, 'v' || g FROM generate_series(1, 100) g;`)
+    dbName = new URL(direct).pathname.slice(1)
+    s = await startSluice({ origin: `${direct}?connection_limit=6`, apiKeys: ['k'], pg: {} })
+    wire = s.pgUrl(direct)
+  })
+  afterAll(async () => s?.close())
+
+  const probeReads = async () =>
+    Number((await adminQuery<{ v: string }>(dbName, 'SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS v FROM probe_reads')).rows[0]!.v)
+
+  it('psql: same output as direct, including errors with their SQLSTATE and notices', async () => {
+    const args = ['-X', '-A', '-t', '-v', 'ON_ERROR_STOP=0', '-c', 'SELECT k, v FROM kv WHERE k <= 3 ORDER BY k', '-c', "DO $$ BEGIN RAISE NOTICE 'hello %', 1; END $$", '-c', 'SELECT * FROM missing_table']
+    const viaDirect = await run('psql', [direct, ...args]).catch((e) => e)
+    const viaWire = await run('psql', [wire, ...args]).catch((e) => e)
+    expect(viaWire.stdout).toBe(viaDirect.stdout)
+    expect(viaWire.stdout).toContain('1|v1')
+    expect(viaWire.stderr).toBe(viaDirect.stderr)
+    expect(viaWire.stderr).toContain('NOTICE:  hello 1')
+    expect(viaWire.stderr).toContain('relation "missing_table" does not exist')
+  })
+
+  it('psql: COPY in and out pass through', async () => {
+    await run('psql', [wire, '-c', 'CREATE TABLE copied (a int, b text)'])
+    const copyIn = await run('bash', ['-c', `printf '1\\tone\\n2\\ttwo\\n' | psql "${wire}" -c "COPY copied FROM STDIN"`])
+    expect(copyIn.stdout).toContain('COPY 2')
+    const out = await run('psql', [wire, '-c', 'COPY (SELECT * FROM copied ORDER BY a) TO STDOUT'])
+    expect(out.stdout).toBe('1\tone\n2\ttwo\n')
+  })
+
+  it('node-postgres: simple, extended and named statements across pooled connections', async () => {
+    const clients = await Promise.all(Array.from({ length: 8 }, async () => {
+      const c = new pg.Client({ connectionString: wire })
+      await c.connect()
+      return c
+    }))
+    try {
+      const results = await Promise.all(
+        clients.map(async (c, i) => {
+          const rows: unknown[] = []
+          for (let j = 1; j <= 20; j++) {
+            const k = ((i * 20 + j) % 100) + 1
+            rows.push((await c.query({ name: 'by_key', text: 'SELECT v FROM kv WHERE k = $1', values: [k] })).rows[0])
+            rows.push((await c.query('SELECT $1::int * 2 AS d', [k])).rows[0])
+          }
+          return rows
+        }),
+      )
+      const d = new pg.Client({ connectionString: direct })
+      await d.connect()
+      const expected = await Promise.all(
+        clients.map(async (_, i) => {
+          const rows: unknown[] = []
+          for (let j = 1; j <= 20; j++) {
+            const k = ((i * 20 + j) % 100) + 1
+            rows.push((await d.query({ name: 'by_key', text: 'SELECT v FROM kv WHERE k = $1', values: [k] })).rows[0])
+            rows.push((await d.query('SELECT $1::int * 2 AS d', [k])).rows[0])
+          }
+          return rows
+        }),
+      )
+      await d.end()
+      expect(results).toEqual(expected)
+      // The origin never saw more than connection_limit connections from this Sluice.
+      expect(s.sluice.origins[0]!.stats().total).toBeLessThanOrEqual(6)
+      // Errors keep their SQLSTATE and the session keeps working.
+      const err = await clients[0]!.query('SELECT 1/0').catch((e: any) => e)
+      expect(err.code).toBe('22012')
+      expect((await clients[0]!.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+    } finally {
+      await Promise.all(clients.map((c) => c.end()))
+    }
+  })
+
+  it('postgres.js (named prepared statements, pipelining) gets the same results as direct', async () => {
+    const viaWire = postgres(wire, { max: 4 })
+    const viaDirect = postgres(direct, { max: 4 })
+    try {
+      const q = (sql: any) => Promise.all(Array.from({ length: 30 }, (_, i) => sql`SELECT k, v FROM kv WHERE k = ${i + 1}`))
+      expect(await q(viaWire)).toEqual(await q(viaDirect))
+      const tx = await viaWire.begin(async (sql: any) => {
+        await sql`UPDATE kv SET v = 'tx' WHERE k = 100`
+        return sql`SELECT v FROM kv WHERE k = 100`
+      })
+      expect(tx).toEqual([{ v: 'tx' }])
+    } finally {
+      await viaWire.end()
+      await viaDirect.end()
+    }
+  })
+
+  it('Prisma with @prisma/adapter-pg through the wire door equals direct', async () => {
+    const { PrismaClient, PrismaPg } = await loadClient('7.10')
+    const viaWire = new PrismaClient({ adapter: new PrismaPg({ connectionString: wire }) })
+    const viaDirect = new PrismaClient({ adapter: new PrismaPg({ connectionString: direct }) })
+    try {
+      const u = await viaWire.user.create({ data: { email: 'wire@x.io', name: 'W', posts: { create: [{ title: 't', slug: 's' }] } }, include: { posts: true } })
+      expect(u.posts).toHaveLength(1)
+      const q = (c: any) => c.user.findMany({ where: { email: { contains: '@' } }, include: { posts: true }, orderBy: { id: 'asc' } })
+      expect(await q(viaWire)).toEqual(await q(viaDirect))
+      await expect(viaWire.user.create({ data: { email: 'wire@x.io' } })).rejects.toMatchObject({ code: 'P2002' })
+      const n = await viaWire.$transaction(async (tx: any) => {
+        await tx.user.update({ where: { id: u.id }, data: { name: 'W2' } })
+        return tx.user.count()
+      })
+      expect(n).toBe(await viaDirect.user.count())
+    } finally {
+      await viaWire.$disconnect()
+      await viaDirect.$disconnect()
+    }
+  })
+
+  it('pgbench: -S in simple, extended and prepared mode, the default mix, and -C all run clean', async () => {
+    await run('pgbench', ['-i', '-s', '1', '-q', direct.replace(/\?.*$/, '')]).catch(async () =>
+      run('pgbench', ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-U', 'postgres', dbName]),
+    )
+    const port = String(s.sluice.pgPort)
+    const bench = (extra: string[]) => run('pgbench', ['-n', '-h', '127.0.0.1', '-p', port, '-U', 'postgres', '-c', '4', '-j', '2', '-T', '2', ...extra, dbName])
+    for (const extra of [['-S', '-M', 'simple'], ['-S', '-M', 'extended'], ['-S', '-M', 'prepared'], [], ['-S', '-C']]) {
+      const { stdout, stderr } = await bench(extra)
+      expect(stderr, extra.join(' ')).not.toMatch(/error|abort/i)
+      expect(stdout).toMatch(/number of failed transactions: 0/)
+      expect(Number(/tps = ([\d.]+)/.exec(stdout)?.[1])).toBeGreaterThan(50)
+    }
+    // the read/write mix kept the books balanced, as it does direct
+    const sums = await adminQuery<{ a: string; b: string }>(dbName, 'SELECT (SELECT sum(abalance) FROM pgbench_accounts)::text AS a, (SELECT sum(bbalance) FROM pgbench_branches)::text AS b')
+    expect(sums.rows[0]!.a).toBe(sums.rows[0]!.b)
+  })
+
+  it('caches by hint and replays the same bytes; volatile and in-transaction statements are never cached', async () => {
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    try {
+      await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)
+      const hinted = '/* sluice: ttl=60 */ SELECT id, label, reads FROM "Probe" WHERE id = 1'
+      const before = await probeReads()
+      const a = await c.query(hinted)
+      const b = await c.query(hinted)
+      expect(b.rows).toEqual(a.rows)
+      expect(b.fields.map((f) => [f.name, f.dataTypeID])).toEqual(a.fields.map((f) => [f.name, f.dataTypeID]))
+      expect(await probeReads()).toBe(before + 1)
+      // without a hint (cache off by default): every read reaches the database
+      await c.query('SELECT id, label, reads FROM "Probe" WHERE id = 1')
+      expect(await probeReads()).toBe(before + 2)
+      // volatile: not cached
+      const t1 = (await c.query('/* sluice: ttl=60 */ SELECT now()::text AS t, label FROM "ProbeData" WHERE id = 1')).rows[0].t
+      await new Promise((r) => setTimeout(r, 5))
+      const t2 = (await c.query('/* sluice: ttl=60 */ SELECT now()::text AS t, label FROM "ProbeData" WHERE id = 1')).rows[0].t
+      expect(t2).not.toBe(t1)
+      // inside a transaction block: not cached
+      await c.query('BEGIN')
+      await c.query(hinted)
+      await c.query(hinted)
+      await c.query('COMMIT')
+      expect(await probeReads()).toBe(before + 4)
+    } finally {
+      await c.end()
+    }
+  })
+
+  it('a write over the wire invalidates wire and HTTP entries; a rolled-back write invalidates nothing', async () => {
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    const { PrismaClient, withAccelerate } = await loadClient('7.10')
+    const http = new PrismaClient({ accelerateUrl: s.accelerateUrl('k') }).$extends(withAccelerate())
+    try {
+      const read = () => c.query('/* sluice: ttl=3600 */ SELECT v FROM kv WHERE k = 50')
+      const httpRead = () => http.$queryRaw`SELECT 1` && http.user.findMany({ where: { email: 'nobody' }, cacheStrategy: { ttl: 3600 } }).withAccelerateInfo()
+      expect((await read()).rows).toEqual([{ v: 'v50' }])
+      await httpRead()
+      expect((await httpRead()).info.cacheStatus).toBe('ttl')
+      // rolled back: both entries survive
+      await c.query('BEGIN')
+      await c.query(`UPDATE kv SET v = 'rolled' WHERE k = 50`)
+      await c.query(`UPDATE "User" SET name = 'rolled' WHERE false`)
+      await c.query('ROLLBACK')
+      expect((await read()).rows).toEqual([{ v: 'v50' }])
+      expect((await httpRead()).info.cacheStatus).toBe('ttl')
+      // committed: the wire entry is refreshed; a write to "User" drops the HTTP entry
+      await c.query(`UPDATE kv SET v = 'new' WHERE k = 50`)
+      expect((await read()).rows).toEqual([{ v: 'new' }])
+      await c.query('BEGIN')
+      await c.query(`UPDATE "User" SET name = name WHERE false`)
+      await c.query('COMMIT')
+      expect((await httpRead()).info.cacheStatus).toBe('miss')
+      // and the other way round: an HTTP write drops wire entries
+      await read()
+      await http.$executeRaw`UPDATE kv SET v = 'from http' WHERE k = 50`
+      expect((await read()).rows).toEqual([{ v: 'from http' }])
+    } finally {
+      await c.end()
+    }
+  })
+
+  it('auto mode caches every safe read on its route', async () => {
+    const t = await startSluice({ origin: direct, apiKeys: ['k2'], pg: { cache: 'auto', autoTtlMs: 60_000 } })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    try {
+      const before = await probeReads()
+      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      expect(await probeReads()).toBe(before + 1)
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
+  it('malformed, truncated and oversized messages get 08P01 or a closed connection; the server keeps serving', async () => {
+    const port = s.sluice.pgPort!
+    const startup = (() => {
+      const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(`user\0postgres\0database\0${dbName}\0\0`)])
+      const len = Buffer.alloc(4)
+      len.writeInt32BE(body.length + 4)
+      return Buffer.concat([len, body])
+    })()
+    const cases: Buffer[] = [
+      Buffer.from([0, 0, 0, 3]), // impossible startup length
+      Buffer.from([0, 0, 0, 8, 0, 9, 0, 0]), // unknown protocol
+      Buffer.concat([startup, Buffer.from('Q\xff\xff\xff\xff', 'latin1')]), // absurd length
+      Buffer.concat([startup, Buffer.from([0x5a, 0, 0, 0, 4])]), // a backend message from a client
+      Buffer.concat([startup, Buffer.from([0x51, 0, 0, 0, 9]), Buffer.from('SEL')]), // truncated, then gone
+      Buffer.concat([startup, Buffer.from([0x50, 0, 0, 0, 6, 0x41, 0x42])]), // Parse without terminators
+    ]
+    for (let i = 0; i < 200; i++) {
+      const junk = Buffer.alloc(1 + (i % 40))
+      for (let j = 0; j < junk.length; j++) junk[j] = (i * 31 + j * 17) % 256
+      cases.push(i % 2 ? Buffer.concat([startup, junk]) : junk)
+    }
+    for (const bytes of cases) {
+      await new Promise<void>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => {
+          sock.write(bytes)
+          setTimeout(() => sock.destroy(), 30)
+        })
+        sock.on('data', () => {})
+        sock.on('close', () => resolve())
+        sock.on('error', () => resolve())
+      })
+    }
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    expect((await c.query('SELECT count(*)::int AS n FROM kv')).rows).toEqual([{ n: 100 }])
+    await c.end()
+    // no server connection was left behind busy
+    const st = s.sluice.origins[0]!.stats()
+    expect(st.total).toBeLessThanOrEqual(6)
+  })
+
+  it('a client that vanishes mid-transaction leaves a clean server connection behind', async () => {
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    await c.query('BEGIN')
+    await c.query(`UPDATE kv SET v = 'abandoned' WHERE k = 1`)
+    c.on('error', () => {}) // the client notices its own socket vanish
+    ;(c as any).connection.stream.destroy()
+    await new Promise((r) => setTimeout(r, 200))
+    expect((await adminQuery(dbName, 'SELECT v FROM kv WHERE k = 1')).rows).toEqual([{ v: 'v1' }])
+    const idleInTx = await adminQuery<{ n: string }>('postgres', "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'", [dbName])
+    expect(idleInTx.rows[0]!.n).toBe('0')
+  })
+
+  it('cancel requests reach the right origin backend', async () => {
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    const slow = c.query('SELECT pg_sleep(5)').catch((e: any) => e)
+    await new Promise((r) => setTimeout(r, 200))
+    const canceller = new pg.Client({ connectionString: wire })
+    await canceller.connect()
+    const started = Date.now()
+    // pg's cancel: a CancelRequest with the BackendKeyData Sluice gave this client
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(s.sluice.pgPort!, '127.0.0.1', () => {
+        const p = Buffer.alloc(16)
+        p.writeInt32BE(16, 0)
+        p.writeInt32BE(80877102, 4)
+        p.writeInt32BE((c as any).processID, 8)
+        p.writeInt32BE((c as any).secretKey, 12)
+        sock.end(p)
+      })
+      sock.on('close', () => resolve())
+      sock.on('error', reject)
+    })
+    const err = await slow
+    expect(err.code).toBe('57014')
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect((await c.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }])
+    await c.end()
+    await canceller.end()
+  })
+})
+
+describeWithPostgres('Postgres wire door authentication', () => {
+  it('with a password in the origin URL, clients must present it (SCRAM-SHA-256)', async () => {
+    const base = await createDatabase('wire_auth', 'SELECT 1')
+    const u = new URL(base)
+    u.password = 's3cret'
+    // The machine's Postgres trusts local connections, so only Sluice checks the password here.
+    const s = await startSluice({ origin: u.toString(), apiKeys: ['k'], pg: {} })
+    try {
+      const good = new pg.Client({ connectionString: s.pgUrl(u.toString()) })
+      await good.connect()
+      expect((await good.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      await good.end()
+      const badUrl = new URL(s.pgUrl(u.toString()))
+      badUrl.password = 'wrong'
+      const bad = new pg.Client({ connectionString: badUrl.toString() })
+      await expect(bad.connect()).rejects.toMatchObject({ code: '28P01' })
+      const other = new URL(s.pgUrl(u.toString()))
+      other.pathname = '/somewhere_else'
+      await expect(new pg.Client({ connectionString: other.toString() }).connect()).rejects.toMatchObject({ code: '28000' })
+    } finally {
+      await s.close()
+    }
+  })
+})

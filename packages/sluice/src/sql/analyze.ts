@@ -5,6 +5,7 @@
 // Prisma sends the same SQL text over and over with different parameters, so analyses are
 // memoised by SQL text: a parse costs ~50 µs, a memo hit a map lookup.
 import { loadModule, parseSync } from 'libpg-query'
+import { sqlShape } from './shape.js'
 
 export interface StatementAnalysis {
   /** `read`: a plain query; `write`: changes rows; `ddl`: changes schema; `other`: session/transaction control. */
@@ -55,7 +56,11 @@ const SESSION_STATEMENTS = new Set(['TransactionStmt', 'VariableSetStmt', 'Varia
  * names (the origin's `schema` parameter, else `public`).
  */
 export function analyzeSql(sql: string, defaultSchema = 'public'): StatementAnalysis {
-  const memoKey = defaultSchema === 'public' ? sql : `${defaultSchema}\u0000${sql}`
+  const exact = memo.get(defaultSchema === 'public' ? sql : `${defaultSchema}\u0000${sql}`)
+  if (exact) return exact
+  // Literal values change nothing an analysis says: memoise by shape as well.
+  const shape = sqlShape(sql)
+  const memoKey = defaultSchema === 'public' ? shape : `${defaultSchema}\u0000${shape}`
   const cached = memo.get(memoKey)
   if (cached) return cached
   const result = analyzeUncached(sql, defaultSchema)

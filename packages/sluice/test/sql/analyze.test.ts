@@ -47,3 +47,17 @@ describe('analyzeSql', () => {
     expect(analyzeSql('SELECT * FROM t').locking).toBe(false)
   })
 })
+
+describe('sqlShape', async () => {
+  const { sqlShape } = await import('../../src/sql/shape.js')
+  it('replaces literals and nothing else', () => {
+    expect(sqlShape('SELECT abalance FROM pgbench_accounts WHERE aid = 12345;')).toBe('SELECT abalance FROM pgbench_accounts WHERE aid = ?;')
+    expect(sqlShape("SELECT 'a''b', E'x\\'y', 1.5e-3, t1.c2 FROM t1 WHERE x = $1")).toBe('SELECT ?, ?, ?, t1.c2 FROM t1 WHERE x = $1')
+    expect(sqlShape('SELECT "col 1", \'it\'\'s\' -- 42\nFROM "t2"')).toBe('SELECT "col 1", ? -- 42\nFROM "t2"')
+    expect(sqlShape('SELECT $$ 12 $$, $tag$ x $tag$, col9 FROM t /* 7 */')).toBe('SELECT $$ 12 $$, $tag$ x $tag$, col9 FROM t /* 7 */')
+    expect(sqlShape("SELECT 'unterminated")).toBe("SELECT 'unterminated")
+  })
+  it('gives equal analyses for statements that differ only in literals', () => {
+    expect(analyzeSql('UPDATE t SET v = 1 WHERE id = 2')).toEqual(analyzeSql('UPDATE t SET v = 99 WHERE id = 7'))
+  })
+})

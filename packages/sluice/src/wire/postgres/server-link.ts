@@ -67,7 +67,18 @@ export class ServerLink {
     this.#onClose = onClose
   }
 
+  #corked = false
+
+  /** Writes made in one tick leave in one system call. */
   write(bytes: Buffer): void {
+    if (!this.#corked) {
+      this.#corked = true
+      this.#stream.cork()
+      process.nextTick(() => {
+        this.#corked = false
+        this.#stream.uncork()
+      })
+    }
     this.#stream.write(bytes)
   }
 

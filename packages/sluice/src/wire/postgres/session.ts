@@ -20,6 +20,8 @@ import {
   T,
   authenticationOk,
   backendKeyData,
+  bindComplete,
+  parseComplete,
   errorResponse,
   message,
   parameterStatus,
@@ -48,6 +50,8 @@ export interface SessionContext {
 interface StatementInfo {
   serverName: string
   query: string
+  /** Parse body after the query text: parameter type oids. */
+  paramTypes: Buffer
   /** Parse body with the statement name replaced (for re-preparing on another server connection). */
   parseFor(name: string): Buffer
 }
@@ -55,6 +59,9 @@ interface StatementInfo {
 type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
 
 const NO_STATEMENT = 'sluice_noop'
+
+/** A fill that cannot stand in for the client's own messages (it failed): relay them instead. */
+class NotCacheable extends Error {}
 
 export class Session {
   readonly #socket: Socket
@@ -110,8 +117,20 @@ export class Session {
     }
   }
 
+  #corked = false
+
+  /** Writes made in one tick leave in one system call. */
   #send(bytes: Buffer): void {
-    if (this.#phase !== 'closed' && !this.#socket.destroyed) this.#socket.write(bytes)
+    if (this.#phase === 'closed' || this.#socket.destroyed) return
+    if (!this.#corked) {
+      this.#corked = true
+      this.#socket.cork()
+      process.nextTick(() => {
+        this.#corked = false
+        this.#socket.uncork()
+      })
+    }
+    this.#socket.write(bytes)
   }
 
   /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */
@@ -213,6 +232,37 @@ export class Session {
   }
 
   async #command(f: Frame): Promise<void> {
+    // Outside a transaction, an extended-protocol batch is held until its Sync to see whether it
+    // is one cacheable execution (Parse? Bind Describe? Execute Sync).
+    if (this.#batch !== undefined) {
+      this.#batch.push(f)
+      if (f.type === T.Sync) {
+        const batch = this.#batch
+        this.#batch = undefined
+        return this.#extendedBatch(batch)
+      }
+      if (f.type !== T.Parse && f.type !== T.Bind && f.type !== T.Describe && f.type !== T.Execute) {
+        const batch = this.#batch
+        this.#batch = undefined
+        return this.#replay(batch)
+      }
+      return
+    }
+    if (this.#link === undefined && this.#txStatus === 'I' && (f.type === T.Parse || f.type === T.Bind)) {
+      this.#batch = [f]
+      return
+    }
+    return this.#dispatch(f)
+  }
+
+  #batch: Frame[] | undefined
+
+  /** Sends held frames the ordinary way. */
+  async #replay(frames: Frame[]): Promise<void> {
+    for (const f of frames) await this.#dispatch(f)
+  }
+
+  async #dispatch(f: Frame): Promise<void> {
     switch (f.type) {
       case T.Terminate:
         this.#socket.end()
@@ -288,8 +338,11 @@ export class Session {
     this.#send(readyForQuery('I'))
   }
 
-  /** Runs one simple query on its own server connection and captures the answer's bytes. */
-  async #produce(sql: string, policy: CachePolicy, bytes: Buffer): Promise<Produced> {
+  /**
+   * Runs one statement on a server connection of its own and captures the answer's bytes (after
+   * `skip` leading ParseComplete/BindComplete messages, up to ReadyForQuery).
+   */
+  async #produce(sql: string, policy: CachePolicy, bytes: Buffer, skip = 0): Promise<Produced> {
     const route = this.#route!
     const startedSeq = await this.#ctx.cache.snapshot()
     const producedAt = Date.now()
@@ -310,6 +363,10 @@ export class Session {
             if (f.type === T.ErrorResponse) failed = true
             // Notices and parameter changes are not part of a result worth replaying.
             if (f.type === T.NoticeResponse || f.type === T.ParameterStatus) return
+            if (skip > 0 && (f.type === T.ParseComplete || f.type === T.BindComplete)) {
+              skip--
+              return
+            }
             frames.push(f.bytes)
             size += f.bytes.length
           },
@@ -322,6 +379,8 @@ export class Session {
       throw err
     }
     link.release(status !== 'I')
+    // An extended execution that failed is answered by the server itself (exact error flow).
+    if (failed && skip > 0) throw new NotCacheable()
     const tables = collectReads([sql], route.origin.defaultSchema)
     return {
       payload: Buffer.concat(frames, size),
@@ -329,6 +388,75 @@ export class Session {
       startedSeq,
       producedAt,
       storable: !failed && tables !== null && size <= this.#ctx.cacheSettings.maxResultBytes,
+    }
+  }
+
+  /**
+   * A held extended-protocol batch at its Sync. One cacheable execution is answered from the
+   * cache (or filled through a server connection of its own); anything else is relayed as usual.
+   */
+  async #extendedBatch(batch: Frame[]): Promise<void> {
+    const shape = batch.map((f) => f.type)
+    let i = 0
+    const parse = shape[i] === T.Parse ? batch[i++] : undefined
+    const bind = shape[i] === T.Bind ? batch[i++] : undefined
+    const describe = shape[i] === T.Describe ? batch[i++] : undefined
+    const execute = shape[i] === T.Execute ? batch[i++] : undefined
+    if (!bind || !execute || i !== batch.length - 1) return this.#replay(batch)
+    // Only the unnamed portal, all rows, Describe of that portal.
+    const b = new BodyReader(bind.body)
+    const portal = b.cstring()
+    const stmt = b.cstring()
+    const bindRest = bind.body.subarray(b.position)
+    const e = new BodyReader(execute.body)
+    if (portal !== '' || e.cstring() !== '' || e.int32() !== 0) return this.#replay(batch)
+    if (describe && (describe.body[0] !== 0x50 || new BodyReader(describe.body.subarray(1)).cstring() !== '')) return this.#replay(batch)
+    let sql: string | undefined
+    let parseRest: Buffer | undefined
+    if (parse) {
+      const p = new BodyReader(parse.body)
+      const name = p.cstring()
+      sql = p.cstring()
+      parseRest = parse.body.subarray(p.position)
+      if (name !== stmt) return this.#replay(batch)
+    } else {
+      const info = stmt === '' ? undefined : this.#statements.get(stmt)
+      sql = stmt === '' ? undefined : info?.query
+      parseRest = info?.paramTypes
+    }
+    if (sql === undefined || parseRest === undefined) return this.#replay(batch)
+    const route = this.#route!
+    const policy = cachePolicyForStatement(sql, analyzeSql(sql, route.origin.defaultSchema), this.#ctx.cacheSettings)
+    if (policy === null) return this.#replay(batch)
+
+    if (parse && stmt !== '') {
+      // Remember the client's named statement as if it had been prepared.
+      const query = sql
+      const rest = parseRest
+      const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
+      this.#statements.set(stmt, { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) })
+    } else if (parse) this.#unnamedQuery = sql
+    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
+    // What the server is sent to fill the entry: the same execution on the unnamed statement.
+    const request = Buffer.concat([
+      message('P', '', sql, parseRest),
+      message('B', '', '', bindRest),
+      ...(describe ? [describe.bytes] : []),
+      execute.bytes,
+      batch[batch.length - 1]!.bytes,
+    ])
+    const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
+    try {
+      const hit = await this.#ctx.cache.get(key, policy)
+      const payload = hit
+        ? hit.entry.payload
+        : (await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, request, 2))).payload
+      if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, request, 2), () => {})
+      this.#send(Buffer.concat([head, payload, readyForQuery('I')]))
+    } catch (err) {
+      if (!(err instanceof NotCacheable)) throw err
+      // The execution failed or was unusual: let the server answer the client's own messages.
+      return this.#replay(batch)
     }
   }
 
@@ -347,7 +475,7 @@ export class Session {
       return this.#forward(f.bytes)
     }
     const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
-    const info: StatementInfo = { serverName, query, parseFor: (n) => message('P', n, query, rest) }
+    const info: StatementInfo = { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) }
     this.#statements.set(name, info)
     const link = await this.#ensureLink()
     if (link.prepared.has(serverName)) {
@@ -418,7 +546,17 @@ export class Session {
       this.#acquiring = undefined
       link.listen(
         (frame) => {
-          this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
+          // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,
+          // and then later frames queue behind it.
+          if (this.#relayBusy) {
+            this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
+            return
+          }
+          const pending = this.#fromServer(link, frame)
+          if (pending) {
+            this.#relayBusy = true
+            this.#relay = pending.catch((err: unknown) => this.#fail(err)).finally(() => (this.#relayBusy = false))
+          }
         },
         () => this.#serverClosed(link),
       )
@@ -436,7 +574,9 @@ export class Session {
     link.write(bytes)
   }
 
-  async #fromServer(link: ServerLink, f: Frame): Promise<void> {
+  #relayBusy = false
+
+  #fromServer(link: ServerLink, f: Frame): Promise<void> | undefined {
     if (this.#internal > 0) {
       // Answers to Sluice's own reset statement.
       if (f.type === T.ReadyForQuery) {
@@ -462,19 +602,20 @@ export class Session {
         for (const name of this.#unconfirmed) link.prepared.delete(name)
         this.#unconfirmed.clear()
         const status = String.fromCharCode(f.body[0]!) as 'I' | 'T' | 'E'
+        const finish = () => {
+          this.#txStatus = status
+          this.#send(f.bytes)
+          if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch) this.#releaseLink(link)
+        }
         if (status === 'I') {
           // The transaction ended. Invalidate what it wrote before the client hears of it —
           // unless it rolled back.
           const writes = this.#writes
           this.#writes = emptyWriteSet()
-          if (this.#lastTag !== 'ROLLBACK') {
-            const inv = writeInvalidation(this.#route!.origin.id, writes)
-            if (inv) await this.#ctx.cache.invalidate(inv)
-          }
+          const inv = this.#lastTag !== 'ROLLBACK' ? writeInvalidation(this.#route!.origin.id, writes) : null
+          if (inv) return this.#ctx.cache.invalidate(inv).then(finish)
         }
-        this.#txStatus = status
-        this.#send(f.bytes)
-        if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch) this.#releaseLink(link)
+        finish()
         return
       }
     }

@@ -12,7 +12,7 @@ import { QueryCache } from '../cache/query-cache.js'
 import { Epochs, type Invalidation } from '../invalidation/epochs.js'
 import { RedisTier } from '../cache/redis-tier.js'
 import { initSqlParser } from '../sql/analyze.js'
-import { startPgDoor } from '../wire/postgres/door.js'
+import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
 import { createLogger } from '../observability/logger.js'
 import { OriginPool } from '../pool/origin-pool.js'
@@ -23,6 +23,8 @@ export interface RunningSluice {
   readonly httpPort: number
   /** Port of the Postgres wire door, when it runs. */
   readonly pgPort: number | undefined
+  /** The wire door, when it runs. */
+  readonly pgDoor: PgDoor | undefined
   readonly tls: boolean
   readonly tenants: readonly Tenant[]
   readonly origins: readonly OriginPool[]
@@ -137,5 +139,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, pgPort: pgDoor?.port, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
+  return { httpPort, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
 }

@@ -50,10 +50,25 @@ export function unsafeReason(a: StatementAnalysis): string | undefined {
   return undefined
 }
 
-/** The policy for a simple-protocol statement outside a transaction, or null (not cached). */
-export function cachePolicyForStatement(sql: string, a: StatementAnalysis, settings: WireCacheSettings): CachePolicy | null {
+/**
+ * The policy for a statement outside a transaction, or null (not cached). `notCached` hears why a
+ * statement that could have been cached was not (for statistics and metrics).
+ */
+export function cachePolicyForStatement(
+  sql: string,
+  a: StatementAnalysis,
+  settings: WireCacheSettings,
+  notCached: (reason: string) => void = () => {},
+): CachePolicy | null {
   const hint = parseHint(sql)
-  if (hint === undefined && settings.mode !== 'auto') return null
-  if (unsafeReason(a) !== undefined) return null
+  if (hint === undefined && settings.mode !== 'auto') {
+    notCached('no rule or hint')
+    return null
+  }
+  const reason = unsafeReason(a)
+  if (reason !== undefined) {
+    notCached(reason)
+    return null
+  }
   return hint ?? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] }
 }

@@ -20,6 +20,8 @@ export interface PgDoorOptions {
 export interface PgDoor {
   readonly port: number
   readonly sessions: number
+  /** Why statements were not cached, with counts. */
+  readonly notCached: ReadonlyMap<string, number>
   close(graceMs?: number): Promise<void>
 }
 
@@ -30,6 +32,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   const live = new Set<Session>()
   const keys = new WeakMap<Session, string>()
   const statusCache = new Map<WireRoute, Promise<[string, string][]>>()
+  const notCached = new Map<string, number>()
 
   const ctx: SessionContext = {
     routes: (user, database) => options.routes.find((r) => r.user === user && r.database === database),
@@ -48,6 +51,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       if (k) sessions.delete(k)
     },
     findByKey: (pid, secret) => sessions.get(`${pid}:${secret}`),
+    notCached: (reason) => notCached.set(reason, (notCached.get(reason) ?? 0) + 1),
     parameterStatuses(route) {
       let p = statusCache.get(route)
       if (!p) {
@@ -89,6 +93,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     get sessions() {
       return live.size
     },
+    notCached,
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       // Idle clients are told goodbye; busy ones get a moment to finish, then are cut.

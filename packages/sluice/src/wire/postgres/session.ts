@@ -43,6 +43,8 @@ export interface SessionContext {
   register(session: Session): { pid: number; secret: number }
   unregister(session: Session): void
   findByKey(pid: number, secret: number): Session | undefined
+  /** Counts why statements were not cached (in transaction, volatile, write, …). */
+  notCached(reason: string): void
   /** Values the door reports as ParameterStatus at startup. */
   parameterStatuses(route: WireRoute): Promise<[string, string][]>
 }
@@ -301,9 +303,9 @@ export class Session {
     const route = this.#route!
     const analysis = analyzeSql(sql, route.origin.defaultSchema)
     if (this.#link === undefined && this.#txStatus === 'I') {
-      const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings)
+      const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
       if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes)
-    }
+    } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     this.#noteStatement(sql, analysis)
     await this.#forward(f.bytes)
     this.#awaitingReady++
@@ -426,7 +428,7 @@ export class Session {
     }
     if (sql === undefined || parseRest === undefined) return this.#replay(batch)
     const route = this.#route!
-    const policy = cachePolicyForStatement(sql, analyzeSql(sql, route.origin.defaultSchema), this.#ctx.cacheSettings)
+    const policy = cachePolicyForStatement(sql, analyzeSql(sql, route.origin.defaultSchema), this.#ctx.cacheSettings, this.#ctx.notCached)
     if (policy === null) return this.#replay(batch)
 
     if (parse && stmt !== '') {

@@ -175,6 +175,11 @@ describeWithPostgres('Postgres wire door', () => {
       await c.query(hinted)
       await c.query('COMMIT')
       expect(await probeReads()).toBe(before + 4)
+      // and the door keeps the reasons
+      const reasons = s.sluice.pgDoor!.notCached
+      expect(reasons.get('volatile function')).toBeGreaterThan(0)
+      expect(reasons.get('in transaction')).toBeGreaterThan(0)
+      expect(reasons.get('no rule or hint')).toBeGreaterThan(0)
     } finally {
       await c.end()
     }

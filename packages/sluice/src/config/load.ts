@@ -202,6 +202,14 @@ function pgConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'pg'> 
       cache: mode,
       autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.pg?.autoTtl ?? 60_000,
       maxResultBytes: file.pg?.maxResultSize ?? 1024 * 1024,
+      rules: (file.pg?.rules ?? []).map((r) => ({
+        ...(r.table !== undefined ? { table: r.table } : {}),
+        ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
+        // durations in the file are milliseconds after parsing; a rule without either caches for 60 s
+        ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
+        swrMs: r.swr ?? 0,
+        tags: r.tags ?? [],
+      })),
     },
   }
 }

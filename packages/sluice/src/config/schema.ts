@@ -88,6 +88,30 @@ export const fileConfigSchema = z
         cache: z.enum(['off', 'auto']).optional(),
         autoTtl: duration.optional(),
         maxResultSize: size.optional(),
+        rules: z
+          .array(
+            z
+              .object({
+                table: z.string().min(1).optional(),
+                pattern: z
+                  .string()
+                  .refine((p) => {
+                    try {
+                      new RegExp(p)
+                      return true
+                    } catch {
+                      return false
+                    }
+                  }, 'not a valid regular expression')
+                  .optional(),
+                ttl: duration.optional(),
+                swr: duration.optional(),
+                tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
+              })
+              .strict()
+              .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern'),
+          )
+          .optional(),
       })
       .strict()
       .optional(),
@@ -131,7 +155,14 @@ export interface SluiceConfig {
   limits: Limits
   cache: { maxBytes: number; invalidateRateLimit: number }
   /** Postgres wire door; absent = off. */
-  pg?: { port: number; host: string; cache: 'off' | 'auto'; autoTtlMs: number; maxResultBytes: number }
+  pg?: {
+    port: number
+    host: string
+    cache: 'off' | 'auto'
+    autoTtlMs: number
+    maxResultBytes: number
+    rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]
+  }
   /** Shared tier for several nodes; absent = this process only. */
   redis?: { url: string; commandTimeoutMs: number }
   tenants: TenantConfig[]

@@ -112,7 +112,16 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
         host: config.pg.host,
         routes: tenants.map((t) => routeFor(t.name, t.origin)),
         cache,
-        cacheSettings: { mode: config.pg.cache, autoTtlMs: config.pg.autoTtlMs, maxResultBytes: config.pg.maxResultBytes },
+        cacheSettings: {
+          mode: config.pg.cache,
+          autoTtlMs: config.pg.autoTtlMs,
+          maxResultBytes: config.pg.maxResultBytes,
+          rules: config.pg.rules.map((r) => ({
+            ...(r.table !== undefined ? { table: r.table } : {}),
+            ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
+            policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },
+          })),
+        },
         logger,
       }).catch(async (err: unknown) => {
         server.close()

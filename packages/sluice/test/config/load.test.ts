@@ -56,6 +56,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ origin: 'postgresql://db/x', consistency: 'sometimes' }, {})).toThrow(/--consistency/)
   })
 
+  it('reads wire-door settings and cache rules', () => {
+    const file = configFile({ pg: { port: 7000, cache: 'auto', autoTtl: '5s', rules: [{ table: 'public.kv', ttl: '30s', tags: ['kv'] }, { pattern: '^SELECT', swr: '10s' }] } })
+    const c = loadConfig({ config: file }, {})
+    expect(c.pg).toMatchObject({ port: 7000, cache: 'auto', autoTtlMs: 5000 })
+    expect(c.pg!.rules).toEqual([
+      { table: 'public.kv', ttlMs: 30_000, swrMs: 0, tags: ['kv'] },
+      { pattern: '^SELECT', ttlMs: 0, swrMs: 10_000, tags: [] },
+    ])
+    expect(loadConfig({ pgPort: 'off' }, {}).pg).toBeUndefined()
+    expect(loadConfig({}, {}).pg?.port).toBe(6433)
+    expect(() => loadConfig({ config: configFile({ pg: { rules: [{ ttl: '1s' }] } }) }, {})).toThrow(/pg.rules\[0\]: a rule needs a table or a pattern/)
+    expect(() => loadConfig({ config: configFile({ pg: { rules: [{ pattern: '(' }] } }) }, {})).toThrow(/pg.rules\[0\].pattern/)
+    expect(() => loadConfig({ wireCache: 'sometimes' }, {})).toThrow(/--wire-cache/)
+  })
+
   it('names the field and the problem', () => {
     const bad = (content: unknown) => {
       try {

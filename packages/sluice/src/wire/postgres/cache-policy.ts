@@ -4,11 +4,27 @@ import type { CachePolicy } from '../../cache/query-cache.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
 
 export interface WireCacheSettings {
-  /** `off`: only hinted statements; `auto`: every safe read, with `autoTtlMs`. */
+  /** `off`: only hinted statements and rules; `auto`: every safe read, with `autoTtlMs`. */
   mode: 'off' | 'auto'
   autoTtlMs: number
   /** Results larger than this are answered but not cached. */
   maxResultBytes: number
+  /** Cache rules from the config file, first match wins (after a hint, before auto). */
+  rules?: CacheRule[]
+}
+
+export interface CacheRule {
+  /** Matches statements reading this table (`schema.table`, or `table` in the default schema). */
+  table?: string
+  /** Matches statements whose text matches this regular expression. */
+  pattern?: RegExp
+  policy: CachePolicy
+}
+
+function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolean {
+  if (rule.table !== undefined && !a.reads.some((t) => t === rule.table || t.endsWith(`.${rule.table}`))) return false
+  if (rule.pattern !== undefined && !rule.pattern.test(sql)) return false
+  return rule.table !== undefined || rule.pattern !== undefined
 }
 
 // Functions whose result changes from one call to the next (or with the session): never cached.
@@ -60,8 +76,11 @@ export function cachePolicyForStatement(
   settings: WireCacheSettings,
   notCached: (reason: string) => void = () => {},
 ): CachePolicy | null {
-  const hint = parseHint(sql)
-  if (hint === undefined && settings.mode !== 'auto') {
+  const chosen =
+    parseHint(sql) ??
+    settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
+    (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
+  if (chosen === undefined) {
     notCached('no rule or hint')
     return null
   }
@@ -70,5 +89,5 @@ export function cachePolicyForStatement(
     notCached(reason)
     return null
   }
-  return hint ?? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] }
+  return { ...chosen, tags: [...chosen.tags] }
 }

@@ -260,6 +260,34 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('caches by rules from the config: per table and per query pattern', async () => {
+    const t = await startSluice({
+      origin: direct,
+      apiKeys: ['k3'],
+      pg: { rules: [{ table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }, { pattern: '^SELECT v FROM kv', ttlMs: 60_000, swrMs: 0, tags: [] }] },
+    })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    try {
+      const before = await probeReads()
+      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      expect(await probeReads()).toBe(before + 1)
+      const a = await c.query('SELECT v FROM kv WHERE k = 5')
+      await adminQuery(dbName, `UPDATE kv SET v = 'behind' WHERE k = 5`)
+      expect((await c.query('SELECT v FROM kv WHERE k = 5')).rows).toEqual(a.rows) // cached, the write bypassed Sluice
+      await c.query('SELECT k FROM kv WHERE k = 5') // matches no rule
+      expect(t.sluice.pgDoor!.notCached.get('no rule or hint')).toBeGreaterThan(0)
+      // a tag from a rule works with the HTTP door's invalidate
+      await fetch(`${t.httpUrl}/invalidate`, { method: 'POST', headers: { authorization: 'Bearer k3' }, body: JSON.stringify({ tags: ['probe'] }) })
+      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      expect(await probeReads()).toBe(before + 2)
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
   it('auto mode caches every safe read on its route', async () => {
     const t = await startSluice({ origin: direct, apiKeys: ['k2'], pg: { cache: 'auto', autoTtlMs: 60_000 } })
     const c = new pg.Client({ connectionString: t.pgUrl(direct) })

@@ -200,6 +200,7 @@ function pgConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'pg'> 
       port: flag('--pg-port', opts.pgPort, port) ?? file.pg?.port ?? DEFAULT_PG_PORT,
       host: opts.host ?? file.pg?.host ?? file.http?.host ?? '0.0.0.0',
       cache: mode,
+      requireTls: file.pg?.requireTls ?? false,
       autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.pg?.autoTtl ?? 60_000,
       maxResultBytes: file.pg?.maxResultSize ?? 1024 * 1024,
       rules: (file.pg?.rules ?? []).map((r) => ({

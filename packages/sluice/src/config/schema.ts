@@ -86,6 +86,8 @@ export const fileConfigSchema = z
         enabled: z.boolean().optional(),
         host: z.string().optional(),
         cache: z.enum(['off', 'auto']).optional(),
+        /** With a certificate configured (http.tls), refuse clients that do not use TLS. */
+        requireTls: z.boolean().optional(),
         autoTtl: duration.optional(),
         maxResultSize: size.optional(),
         rules: z
@@ -159,6 +161,7 @@ export interface SluiceConfig {
     port: number
     host: string
     cache: 'off' | 'auto'
+    requireTls: boolean
     autoTtlMs: number
     maxResultBytes: number
     rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]

@@ -112,6 +112,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
         host: config.pg.host,
         routes: tenants.map((t) => routeFor(t.name, t.origin)),
         cache,
+        ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),
         cacheSettings: {
           mode: config.pg.cache,
           autoTtlMs: config.pg.autoTtlMs,

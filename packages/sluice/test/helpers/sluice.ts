@@ -13,7 +13,7 @@ export interface TestSluiceOptions {
   redis?: string
   hooks?: SluiceHooks
   /** Start the Postgres wire door (on a free port). */
-  pg?: { cache?: 'off' | 'auto'; autoTtlMs?: number; maxResultBytes?: number; rules?: NonNullable<SluiceConfig['pg']>['rules'] }
+  pg?: { requireTls?: boolean; cache?: 'off' | 'auto'; autoTtlMs?: number; maxResultBytes?: number; rules?: NonNullable<SluiceConfig['pg']>['rules'] }
   invalidateOnWrite?: boolean
   cacheMaxBytes?: number
   invalidateRateLimit?: number
@@ -48,7 +48,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     cache: { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE.maxBytes, invalidateRateLimit: options.invalidateRateLimit ?? 0 },
     ...(options.redis ? { redis: { url: options.redis, commandTimeoutMs: 250 } } : {}),
     ...(options.pg
-      ? { pg: { port: 0, host: '127.0.0.1', cache: options.pg.cache ?? 'off', autoTtlMs: options.pg.autoTtlMs ?? 60_000, maxResultBytes: options.pg.maxResultBytes ?? 1024 * 1024, rules: options.pg.rules ?? [] } }
+      ? { pg: { port: 0, host: '127.0.0.1', requireTls: options.pg.requireTls ?? false, cache: options.pg.cache ?? 'off', autoTtlMs: options.pg.autoTtlMs ?? 60_000, maxResultBytes: options.pg.maxResultBytes ?? 1024 * 1024, rules: options.pg.rules ?? [] } }
       : {}),
     tenants: tenants.map((t) => ({
       name: t.name,

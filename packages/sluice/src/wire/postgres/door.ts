@@ -1,6 +1,7 @@
 // The Postgres wire-protocol door: a TCP listener whose sessions relay to pooled origin
 // connections (see session.ts).
 import { createServer, type Server } from 'node:net'
+import { createSecureContext } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { QueryCache } from '../../cache/query-cache.js'
@@ -15,6 +16,8 @@ export interface PgDoorOptions {
   cache: QueryCache
   cacheSettings: WireCacheSettings
   logger: Logger
+  /** Certificate and key (PEM) for TLS towards clients. */
+  tls?: { cert: Buffer; key: Buffer; require: boolean }
 }
 
 export interface PgDoor {
@@ -39,6 +42,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     cache: options.cache,
     cacheSettings: options.cacheSettings,
     logger: options.logger,
+    ...(options.tls ? { tls: createSecureContext({ cert: options.tls.cert, key: options.tls.key }), requireTls: options.tls.require } : {}),
     register(session) {
       const key = Session.randomKey()
       const k = `${key.pid}:${key.secret}`

@@ -4,6 +4,7 @@
 // invalidation in the cache shared with the HTTP door.
 import { createHash, randomInt } from 'node:crypto'
 import type { Socket } from 'node:net'
+import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
 import { collectReads, collectWrites, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
@@ -43,6 +44,10 @@ export interface SessionContext {
   register(session: Session): { pid: number; secret: number }
   unregister(session: Session): void
   findByKey(pid: number, secret: number): Session | undefined
+  /** TLS towards clients (SSLRequest), when a certificate is configured. */
+  tls?: SecureContext
+  /** Clients must use TLS (plain-text startups are refused). */
+  requireTls?: boolean
   /** Counts why statements were not cached (in transaction, volatile, write, …). */
   notCached(reason: string): void
   /** Values the door reports as ParameterStatus at startup. */
@@ -66,7 +71,7 @@ const NO_STATEMENT = 'sluice_noop'
 class NotCacheable extends Error {}
 
 export class Session {
-  readonly #socket: Socket
+  #socket: Socket | TLSSocket
   readonly #ctx: SessionContext
   readonly #reader = new FrameReader(true)
   #phase: Phase = 'startup'
@@ -95,13 +100,35 @@ export class Session {
   #lastTag = ''
   #internal = 0
 
+  readonly #dataListener = (chunk: Buffer) => this.#onData(chunk)
+
   constructor(socket: Socket, ctx: SessionContext) {
     this.#socket = socket
     this.#ctx = ctx
     socket.setNoDelay(true)
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    this.#attach(socket)
+  }
+
+  #attach(socket: Socket | TLSSocket): void {
+    socket.on('data', this.#dataListener)
     socket.on('error', () => this.#close())
     socket.on('close', () => this.#close())
+  }
+
+  /** SSLRequest accepted: the rest of the conversation runs over TLS. */
+  #upgrade(context: SecureContext): void {
+    const raw = this.#socket as Socket
+    raw.off('data', this.#dataListener)
+    raw.write(Buffer.from('S'))
+    const secure = new TLSSocket(raw, { isServer: true, secureContext: context })
+    secure.on('error', () => this.#close())
+    this.#socket = secure
+    this.#attach(secure)
+  }
+
+  /** True when the client connection is encrypted. */
+  get encrypted(): boolean {
+    return this.#socket instanceof TLSSocket
   }
 
   // ---- client side -----------------------------------------------------------------------
@@ -164,8 +191,14 @@ export class Session {
 
   async #startup(f: Frame): Promise<void> {
     const code = f.body.readInt32BE(0)
+    if (code === SSL_REQUEST && this.#ctx.tls && !this.encrypted) {
+      if (this.#reader.pending > 0) throw new ProtocolError('data after SSLRequest')
+      this.#upgrade(this.#ctx.tls)
+      return
+    }
     if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
-      // TLS towards clients is not offered yet: libpq then continues in plain text (sslmode=prefer).
+      // Not offered (no certificate configured, or GSS): libpq continues in plain text or, with
+      // sslmode=require, gives up with a clear message.
       this.#socket.write(Buffer.from('N'))
       return
     }
@@ -177,6 +210,12 @@ export class Session {
       return
     }
     if (code !== PROTOCOL_V3) throw new ProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`)
+    if (this.#ctx.requireTls && !this.encrypted) {
+      this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
+      this.#socket.end()
+      this.#phase = 'closed'
+      return
+    }
     const params = parseStartupParams(f.body)
     this.#user = params.get('user') ?? ''
     this.#database = params.get('database') ?? this.#user

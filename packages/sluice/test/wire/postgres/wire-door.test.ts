@@ -387,6 +387,39 @@ describeWithPostgres('Postgres wire door', () => {
   })
 })
 
+describeWithPostgres('Postgres wire door TLS', () => {
+  it('serves sslmode=require with the configured certificate, and can require it', async () => {
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-pgtls-'))
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')])
+    const url = await createDatabase('wire_tls', 'SELECT 1')
+    const tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') }
+    const s = await startSluice({ origin: url, apiKeys: ['k'], pg: {}, tls })
+    try {
+      const { stdout } = await run('psql', [`${s.pgUrl(url)}?sslmode=require`, '-c', '\\conninfo'])
+      expect(stdout).toMatch(/SSL connection \(protocol: TLS/)
+      const c = new pg.Client({ connectionString: s.pgUrl(url), ssl: { rejectUnauthorized: false } })
+      await c.connect()
+      expect((c as any).connection.stream.encrypted).toBe(true)
+      expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      await c.end()
+    } finally {
+      await s.close()
+    }
+    const strict = await startSluice({ origin: url, apiKeys: ['k'], pg: { requireTls: true }, tls })
+    try {
+      await expect(new pg.Client({ connectionString: strict.pgUrl(url) }).connect()).rejects.toMatchObject({ code: '28000' })
+      const c = new pg.Client({ connectionString: strict.pgUrl(url), ssl: { rejectUnauthorized: false } })
+      await c.connect()
+      await c.end()
+    } finally {
+      await strict.close()
+    }
+  })
+})
+
 describeWithPostgres('Postgres wire door authentication', () => {
   it('with a password in the origin URL, clients must present it (SCRAM-SHA-256)', async () => {
     const base = await createDatabase('wire_auth', 'SELECT 1')

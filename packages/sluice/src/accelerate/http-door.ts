@@ -27,6 +27,8 @@ export interface Tenant {
   invalidateOnWrite: boolean
   /** With a shared tier: `strict` confirms every hit against Redis; `eventual` trusts the fan-out. */
   consistency: 'eventual' | 'strict'
+  /** Wire door pooling for this tenant. */
+  pgPoolMode: 'transaction' | 'session'
 }
 
 export interface HttpDoorOptions {

@@ -32,6 +32,7 @@ Options (env var in brackets):
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
+  --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
                                    auto: every safe read [SLUICE_WIRE_CACHE]
   --wire-cache-ttl <duration>      ttl of auto-cached reads, default 60s [SLUICE_WIRE_CACHE_TTL]
@@ -118,6 +119,7 @@ async function start(args: string[]): Promise<number> {
     redis: { type: 'string' },
     consistency: { type: 'string' },
     'pg-port': { type: 'string' },
+    'pg-pool-mode': { type: 'string' },
     'wire-cache': { type: 'string' },
     'wire-cache-ttl': { type: 'string' },
   })
@@ -145,6 +147,7 @@ async function start(args: string[]): Promise<number> {
     redis: values.redis as string | undefined,
     consistency: values.consistency as string | undefined,
     pgPort: values['pg-port'] as string | undefined,
+    pgPoolMode: values['pg-pool-mode'] as string | undefined,
     wireCache: values['wire-cache'] as string | undefined,
     wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
   }

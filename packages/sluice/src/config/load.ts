@@ -25,6 +25,8 @@ export interface CliOptions {
   /** "false" turns write-aware invalidation off for the --origin tenant. */
   invalidateOnWrite?: string
   redis?: string
+  /** transaction | session, for the --origin tenant. */
+  pgPoolMode?: string
   /** Wire door port, or "off". */
   pgPort?: string
   wireCache?: string
@@ -59,6 +61,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
     redis: env.SLUICE_REDIS_URL,
     pgPort: env.SLUICE_PG_PORT,
+    pgPoolMode: env.SLUICE_PG_POOL_MODE,
     wireCache: env.SLUICE_WIRE_CACHE,
     wireCacheTtl: env.SLUICE_WIRE_CACHE_TTL,
     consistency: env.SLUICE_CONSISTENCY,
@@ -133,6 +136,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     origin: t.origin,
     invalidateOnWrite: t.invalidateOnWrite ?? true,
     consistency: t.consistency ?? 'eventual',
+    pgPoolMode: t.pgPoolMode ?? 'transaction',
     apiKeyHashes: t.apiKeys.map(parseKeyHash),
   }))
   if (opts.origin !== undefined) {
@@ -143,7 +147,11 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       if (v !== 'eventual' && v !== 'strict') throw new Error(`use eventual or strict, got "${v}"`)
       return v
     }) ?? 'eventual'
-    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, consistency, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
+    const pgPoolMode = flag('--pg-pool-mode', opts.pgPoolMode, (v) => {
+      if (v !== 'transaction' && v !== 'session') throw new Error(`use transaction or session, got "${v}"`)
+      return v
+    }) ?? 'transaction'
+    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, consistency, pgPoolMode, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
   } else if (opts.apiKeys?.length) {
     throw new ConfigError('--api-key needs --origin (or bind keys to tenants in the config file)')
   }

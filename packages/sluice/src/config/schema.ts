@@ -47,6 +47,8 @@ export const tenantSchema = z
     invalidateOnWrite: z.boolean().optional(),
     /** With a Redis tier: eventual (default) or strict. */
     consistency: z.enum(['eventual', 'strict']).optional(),
+    /** Wire door pooling: transaction (default) or session. */
+    pgPoolMode: z.enum(['transaction', 'session']).optional(),
   })
   .strict()
 
@@ -146,6 +148,7 @@ export interface TenantConfig {
   origin: string
   invalidateOnWrite: boolean
   consistency: 'eventual' | 'strict'
+  pgPoolMode: 'transaction' | 'session'
   /** sha256 digests (32 bytes each) of the tenant's API keys. */
   apiKeyHashes: Buffer[]
 }

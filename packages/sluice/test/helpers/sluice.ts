@@ -8,7 +8,8 @@ export interface TestSluiceOptions {
   origin?: string
   apiKeys?: string[]
   /** Extra tenants: name → { origin, apiKeys }. */
-  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean; consistency?: 'eventual' | 'strict' }[]
+  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean; consistency?: 'eventual' | 'strict'; pgPoolMode?: 'transaction' | 'session' }[]
+  pgPoolMode?: 'transaction' | 'session'
   consistency?: 'eventual' | 'strict'
   redis?: string
   hooks?: SluiceHooks
@@ -37,7 +38,7 @@ export interface TestSluice {
 
 export async function startSluice(options: TestSluiceOptions): Promise<TestSluice> {
   const tenants = [
-    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'], invalidateOnWrite: options.invalidateOnWrite, consistency: options.consistency }] : []),
+    ...(options.origin ? [{ name: 'default', origin: options.origin, apiKeys: options.apiKeys ?? ['test-key'], invalidateOnWrite: options.invalidateOnWrite, consistency: options.consistency, pgPoolMode: options.pgPoolMode }] : []),
     ...(options.tenants ?? []),
   ]
   const config: SluiceConfig = {
@@ -55,6 +56,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
       origin: t.origin,
       invalidateOnWrite: t.invalidateOnWrite ?? true,
       consistency: t.consistency ?? 'eventual',
+      pgPoolMode: t.pgPoolMode ?? 'transaction',
       apiKeyHashes: t.apiKeys.map(hashApiKey),
     })),
   }

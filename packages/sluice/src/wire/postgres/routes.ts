@@ -13,11 +13,13 @@ export interface WireRoute {
   user: string
   database: string
   scram: ScramSecret | undefined
+  /** Session pooling: a client keeps its server connection until it disconnects. */
+  sessionMode: boolean
   /** Sends a CancelRequest for an origin backend. */
   cancel(pid: number, secret: number): void
 }
 
-export function routeFor(tenant: string, origin: OriginPool): WireRoute {
+export function routeFor(tenant: string, origin: OriginPool, sessionMode = false): WireRoute {
   const url = new URL(origin.settings.url)
   const user = decodeURIComponent(url.username || process.env.PGUSER || 'postgres')
   const database = decodeURIComponent(url.pathname.slice(1) || user)
@@ -30,6 +32,7 @@ export function routeFor(tenant: string, origin: OriginPool): WireRoute {
     user,
     database,
     scram: password === undefined ? undefined : scramSecret(password),
+    sessionMode,
     cancel(pid, secret) {
       const packet = Buffer.alloc(16)
       packet.writeInt32BE(16, 0)

@@ -289,7 +289,7 @@ export class Session {
       }
       return
     }
-    if (this.#link === undefined && this.#txStatus === 'I' && (f.type === T.Parse || f.type === T.Bind)) {
+    if (this.#cacheable() && (f.type === T.Parse || f.type === T.Bind)) {
       this.#batch = [f]
       return
     }
@@ -297,6 +297,18 @@ export class Session {
   }
 
   #batch: Frame[] | undefined
+
+  /**
+   * May the next statement be answered from the cache? Only outside a transaction block, with
+   * nothing in flight, and — in session mode — while the session has not changed server state
+   * that could change results (SET search_path …).
+   */
+  #cacheable(): boolean {
+    if (this.#txStatus !== 'I') return false
+    const link = this.#link
+    if (link === undefined) return !this.#dirtyNext
+    return this.#route!.sessionMode && !link.dirty && this.#awaitingReady === 0 && !this.#inBatch
+  }
 
   /** Sends held frames the ordinary way. */
   async #replay(frames: Frame[]): Promise<void> {
@@ -341,7 +353,7 @@ export class Session {
     const sql = new BodyReader(f.body).cstring()
     const route = this.#route!
     const analysis = analyzeSql(sql, route.origin.defaultSchema)
-    if (this.#link === undefined && this.#txStatus === 'I') {
+    if (this.#cacheable()) {
       const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
       if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes)
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
@@ -646,7 +658,7 @@ export class Session {
         const finish = () => {
           this.#txStatus = status
           this.#send(f.bytes)
-          if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch) this.#releaseLink(link)
+          if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
         }
         if (status === 'I') {
           // The transaction ended. Invalidate what it wrote before the client hears of it —

@@ -387,6 +387,29 @@ describeWithPostgres('Postgres wire door', () => {
   })
 })
 
+describeWithPostgres('Postgres wire door in session mode', () => {
+  it('keeps one server connection per client: SET and LISTEN/NOTIFY work', async () => {
+    const url = await createDatabase('wire_session', 'CREATE SCHEMA other; CREATE TABLE other.t (x int); INSERT INTO other.t VALUES (7)')
+    const s = await startSluice({ origin: url, apiKeys: ['k'], pg: {}, pgPoolMode: 'session' })
+    try {
+      const c = new pg.Client({ connectionString: s.pgUrl(url) })
+      await c.connect()
+      await c.query('SET search_path TO other')
+      expect((await c.query('SELECT x FROM t')).rows).toEqual([{ x: 7 }])
+      const heard = new Promise<string>((resolve) => c.on('notification', (n) => resolve(n.payload ?? '')))
+      await c.query('LISTEN news')
+      const other = new pg.Client({ connectionString: url })
+      await other.connect()
+      await other.query("NOTIFY news, 'hello'")
+      await other.end()
+      expect(await heard).toBe('hello')
+      await c.end()
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describeWithPostgres('Postgres wire door TLS', () => {
   it('serves sslmode=require with the configured certificate, and can require it', async () => {
     const { mkdtempSync } = await import('node:fs')

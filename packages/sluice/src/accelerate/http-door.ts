@@ -29,6 +29,7 @@ export interface Tenant {
   consistency: 'eventual' | 'strict'
   /** Wire door pooling for this tenant. */
   pgPoolMode: 'transaction' | 'session'
+  pgAuth: 'scram' | 'md5' | 'cleartext'
 }
 
 export interface HttpDoorOptions {

@@ -137,6 +137,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     invalidateOnWrite: t.invalidateOnWrite ?? true,
     consistency: t.consistency ?? 'eventual',
     pgPoolMode: t.pgPoolMode ?? 'transaction',
+    pgAuth: t.pgAuth ?? 'scram',
     apiKeyHashes: t.apiKeys.map(parseKeyHash),
   }))
   if (opts.origin !== undefined) {
@@ -151,7 +152,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       if (v !== 'transaction' && v !== 'session') throw new Error(`use transaction or session, got "${v}"`)
       return v
     }) ?? 'transaction'
-    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, consistency, pgPoolMode, apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
+    tenants.unshift({ name: 'default', origin: opts.origin, invalidateOnWrite, consistency, pgPoolMode, pgAuth: 'scram', apiKeyHashes: (opts.apiKeys ?? []).map(hashApiKey) })
   } else if (opts.apiKeys?.length) {
     throw new ConfigError('--api-key needs --origin (or bind keys to tenants in the config file)')
   }

@@ -49,6 +49,8 @@ export const tenantSchema = z
     consistency: z.enum(['eventual', 'strict']).optional(),
     /** Wire door pooling: transaction (default) or session. */
     pgPoolMode: z.enum(['transaction', 'session']).optional(),
+    /** How wire clients prove the origin URL's password: scram (default), md5 or cleartext. */
+    pgAuth: z.enum(['scram', 'md5', 'cleartext']).optional(),
   })
   .strict()
 
@@ -149,6 +151,7 @@ export interface TenantConfig {
   invalidateOnWrite: boolean
   consistency: 'eventual' | 'strict'
   pgPoolMode: 'transaction' | 'session'
+  pgAuth: 'scram' | 'md5' | 'cleartext'
   /** sha256 digests (32 bytes each) of the tenant's API keys. */
   apiKeyHashes: Buffer[]
 }

@@ -55,7 +55,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
       logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
     }
-    const tenant: Tenant = { name: t.name, origin, invalidateOnWrite: t.invalidateOnWrite, consistency: t.consistency, pgPoolMode: t.pgPoolMode }
+    const tenant: Tenant = { name: t.name, origin, invalidateOnWrite: t.invalidateOnWrite, consistency: t.consistency, pgPoolMode: t.pgPoolMode, pgAuth: t.pgAuth }
     tenants.push(tenant)
     for (const hash of t.apiKeyHashes) keys.add(hash, tenant)
   }
@@ -110,7 +110,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     ? await startPgDoor({
         port: config.pg.port,
         host: config.pg.host,
-        routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session')),
+        routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
         cache,
         ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),
         cacheSettings: {

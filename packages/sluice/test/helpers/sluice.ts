@@ -8,7 +8,7 @@ export interface TestSluiceOptions {
   origin?: string
   apiKeys?: string[]
   /** Extra tenants: name → { origin, apiKeys }. */
-  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean; consistency?: 'eventual' | 'strict'; pgPoolMode?: 'transaction' | 'session' }[]
+  tenants?: { name: string; origin: string; apiKeys: string[]; invalidateOnWrite?: boolean; consistency?: 'eventual' | 'strict'; pgPoolMode?: 'transaction' | 'session'; pgAuth?: 'scram' | 'md5' | 'cleartext' }[]
   pgPoolMode?: 'transaction' | 'session'
   consistency?: 'eventual' | 'strict'
   redis?: string
@@ -57,6 +57,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
       invalidateOnWrite: t.invalidateOnWrite ?? true,
       consistency: t.consistency ?? 'eventual',
       pgPoolMode: t.pgPoolMode ?? 'transaction',
+      pgAuth: t.pgAuth ?? 'scram',
       apiKeyHashes: t.apiKeys.map(hashApiKey),
     })),
   }

@@ -13,13 +13,17 @@ export interface WireRoute {
   user: string
   database: string
   scram: ScramSecret | undefined
+  /** How clients prove the password: SCRAM-SHA-256 (default), or md5 / cleartext where configured. */
+  auth: 'scram' | 'md5' | 'cleartext'
+  /** The route's password (md5/cleartext need it; SCRAM uses the derived secret). */
+  password: string | undefined
   /** Session pooling: a client keeps its server connection until it disconnects. */
   sessionMode: boolean
   /** Sends a CancelRequest for an origin backend. */
   cancel(pid: number, secret: number): void
 }
 
-export function routeFor(tenant: string, origin: OriginPool, sessionMode = false): WireRoute {
+export function routeFor(tenant: string, origin: OriginPool, sessionMode = false, auth: WireRoute['auth'] = 'scram'): WireRoute {
   const url = new URL(origin.settings.url)
   const user = decodeURIComponent(url.username || process.env.PGUSER || 'postgres')
   const database = decodeURIComponent(url.pathname.slice(1) || user)
@@ -31,7 +35,9 @@ export function routeFor(tenant: string, origin: OriginPool, sessionMode = false
     origin,
     user,
     database,
-    scram: password === undefined ? undefined : scramSecret(password),
+    scram: password === undefined || auth !== 'scram' ? undefined : scramSecret(password),
+    auth,
+    password,
     sessionMode,
     cancel(pid, secret) {
       const packet = Buffer.alloc(16)

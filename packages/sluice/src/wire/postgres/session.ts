@@ -2,7 +2,7 @@
 // a server connection borrowed per transaction (transaction pooling), with named prepared
 // statements carried across server connections, caching of safe reads and write-aware
 // invalidation in the cache shared with the HTTP door.
-import { createHash, randomInt } from 'node:crypto'
+import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
@@ -67,6 +67,8 @@ type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready'
 
 const NO_STATEMENT = 'sluice_noop'
 
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
+
 /** A fill that cannot stand in for the client's own messages (it failed): relay them instead. */
 class NotCacheable extends Error {}
 
@@ -79,6 +81,7 @@ export class Session {
   #user = ''
   #database = ''
   #scram: ScramExchange | undefined
+  #salt: Buffer | undefined
   #key: { pid: number; secret: number } | undefined
 
   #link: ServerLink | undefined
@@ -228,8 +231,19 @@ export class Session {
       return
     }
     this.#route = route
-    if (route.scram === undefined) return this.#accept()
-    this.#scram = new ScramExchange(route.scram)
+    if (route.password === undefined) return this.#accept()
+    if (route.auth === 'cleartext') {
+      this.#phase = 'password'
+      this.#send(message('R', 3))
+      return
+    }
+    if (route.auth === 'md5') {
+      this.#salt = randomBytes(4)
+      this.#phase = 'password'
+      this.#send(message('R', 5, this.#salt))
+      return
+    }
+    this.#scram = new ScramExchange(route.scram!)
     this.#phase = 'sasl-initial'
     this.#send(message('R', 10, 'SCRAM-SHA-256', { byte: 0 }))
   }
@@ -240,6 +254,17 @@ export class Session {
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
       this.#socket.end()
       this.#close()
+    }
+    if (this.#phase === 'password') {
+      const given = Buffer.from(new BodyReader(f.body).cstring())
+      const route = this.#route!
+      const expected = Buffer.from(
+        route.auth === 'md5'
+          ? 'md5' + md5(Buffer.concat([Buffer.from(md5(Buffer.from(route.password! + this.#user))), this.#salt!]))
+          : route.password!,
+      )
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return refuse()
+      return this.#accept()
     }
     if (this.#phase === 'sasl-initial') {
       const r = new BodyReader(f.body)

@@ -466,4 +466,24 @@ describeWithPostgres('Postgres wire door authentication', () => {
       await s.close()
     }
   })
+
+  it('md5 and cleartext where configured', async () => {
+    const base = await createDatabase('wire_auth2', 'SELECT 1')
+    const u = new URL(base)
+    u.password = 'pw'
+    for (const pgAuth of ['md5', 'cleartext'] as const) {
+      const s = await startSluice({ tenants: [{ name: 't', origin: u.toString(), apiKeys: ['k'], pgAuth }], pg: {} })
+      try {
+        const good = new pg.Client({ connectionString: s.pgUrl(u.toString()) })
+        await good.connect()
+        expect((await good.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }])
+        await good.end()
+        const bad = new URL(s.pgUrl(u.toString()))
+        bad.password = 'nope'
+        await expect(new pg.Client({ connectionString: bad.toString() }).connect()).rejects.toMatchObject({ code: '28P01' })
+      } finally {
+        await s.close()
+      }
+    }
+  })
 })

@@ -38,7 +38,17 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   const notCached = new Map<string, number>()
 
   const ctx: SessionContext = {
-    routes: (user, database) => options.routes.find((r) => r.user === user && r.database === database),
+    // A client reaches the tenant whose origin has its user and database; with several tenants on
+    // the same database, `<tenant>.<user>` as the user name picks one (PolyScale-style cache id).
+    routes: (user, database) => {
+      const dot = user.indexOf('.')
+      if (dot > 0) {
+        const tenant = user.slice(0, dot)
+        const named = options.routes.find((r) => r.tenant === tenant && r.user === user.slice(dot + 1) && r.database === database)
+        if (named) return named
+      }
+      return options.routes.find((r) => r.user === user && r.database === database)
+    },
     cache: options.cache,
     cacheSettings: options.cacheSettings,
     logger: options.logger,

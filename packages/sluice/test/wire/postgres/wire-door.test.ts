@@ -467,6 +467,26 @@ describeWithPostgres('Postgres wire door authentication', () => {
     }
   })
 
+  it('routes by tenant prefix in the user name when tenants share a database', async () => {
+    const url = await createDatabase('wire_route', 'SELECT 1')
+    const s = await startSluice({ tenants: [{ name: 'alpha', origin: url, apiKeys: ['a'] }, { name: 'beta', origin: url, apiKeys: ['b'], pgPoolMode: 'session' }], pg: {} })
+    try {
+      const asBeta = new URL(s.pgUrl(url))
+      asBeta.username = 'beta.postgres'
+      const c = new pg.Client({ connectionString: asBeta.toString() })
+      await c.connect()
+      // session mode proves the route: SET survives across statements only for tenant beta
+      await c.query(`SET application_name = 'routed'`)
+      expect((await c.query('SHOW application_name')).rows).toEqual([{ application_name: 'routed' }])
+      await c.end()
+      const unknown = new URL(s.pgUrl(url))
+      unknown.username = 'gamma.postgres'
+      await expect(new pg.Client({ connectionString: unknown.toString() }).connect()).rejects.toMatchObject({ code: '28000' })
+    } finally {
+      await s.close()
+    }
+  })
+
   it('md5 and cleartext where configured', async () => {
     const base = await createDatabase('wire_auth2', 'SELECT 1')
     const u = new URL(base)

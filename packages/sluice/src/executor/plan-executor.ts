@@ -87,11 +87,14 @@ export class PlanExecutor {
     const { txId, timeoutMs, statements } = options
     let timer: NodeJS.Timeout | undefined
     let timedOut = false
+    // 0 disables the timeout (the database's statement_timeout is 0 then too).
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true
-        reject(new QueryTimeoutError(timeoutMs))
-      }, timeoutMs)
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          timedOut = true
+          reject(new QueryTimeoutError(timeoutMs))
+        }, timeoutMs)
+      }
     })
     try {
       const run = async () => {

@@ -1,6 +1,5 @@
 // `sluice dev`: Sluice in front of an embedded PostgreSQL (PGlite, WebAssembly), for a fresh
 // machine with no database server. PGlite is single-user, so the origin pool has one connection.
-import { createServer } from 'node:net'
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -8,6 +7,7 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { generateApiKey, hashApiKey } from '../config/api-keys.js'
 import { loadConfig } from '../config/load.js'
 import { startSluice, type RunningSluice } from './sluice.js'
+import { freePort } from '../util/free-port.js'
 
 export interface DevOptions {
   httpPort?: string
@@ -26,17 +26,6 @@ export interface RunningDev {
   apiKey: string
   dataDir?: string
   close(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolvePort(port))
-    })
-  })
 }
 
 export async function runDev(options: DevOptions): Promise<RunningDev> {

@@ -1,7 +1,7 @@
 // A redis-server of the test's own, on a spare port, that the test can stop and restart.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { describe } from 'vitest'
+import { freePort } from '../../src/util/free-port.js'
 
 const binary = spawnSync('redis-server', ['--version']).status === 0 ? 'redis-server' : undefined
 const reason = binary ? null : 'redis-server is not installed'
@@ -10,17 +10,6 @@ if (reason !== null) console.warn(`[sluice tests] SKIPPING Redis suites: ${reaso
 
 /** `describe` that runs only when redis-server is available (mandatory under CI=true). */
 export const describeWithRedis = reason === null ? describe : describe.skip
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 export interface TestRedis {
   url: string

@@ -7,6 +7,7 @@
 import type pg from 'pg'
 import type { Duplex } from 'node:stream'
 import { FrameReader, type Frame } from './protocol.js'
+import { tickWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
 
 interface PgInternals {
@@ -36,6 +37,7 @@ export class ServerLink {
   private constructor(client: pg.PoolClient) {
     this.#client = client
     this.#stream = (client as unknown as PgInternals).connection.stream
+    this.write = tickWriter(this.#stream)
     this.#saved = this.#stream.listeners('data') as ((...args: unknown[]) => void)[]
     this.#stream.removeAllListeners('data')
     this.#stream.on('data', this.#dataListener)
@@ -67,20 +69,8 @@ export class ServerLink {
     this.#onClose = onClose
   }
 
-  #corked = false
-
   /** Writes made in one tick leave in one system call. */
-  write(bytes: Buffer): void {
-    if (!this.#corked) {
-      this.#corked = true
-      this.#stream.cork()
-      process.nextTick(() => {
-        this.#corked = false
-        this.#stream.uncork()
-      })
-    }
-    this.#stream.write(bytes)
-  }
+  readonly write: (bytes: Buffer) => void
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)

@@ -32,6 +32,7 @@ import {
 } from './protocol.js'
 import { ScramExchange } from './scram.js'
 import { ServerLink } from './server-link.js'
+import { tickWriter } from '../../util/cork.js'
 import { cachePolicyForStatement, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
@@ -107,6 +108,7 @@ export class Session {
 
   constructor(socket: Socket, ctx: SessionContext) {
     this.#socket = socket
+    this.#write = tickWriter(socket)
     this.#ctx = ctx
     socket.setNoDelay(true)
     this.#attach(socket)
@@ -126,6 +128,7 @@ export class Session {
     const secure = new TLSSocket(raw, { isServer: true, secureContext: context })
     secure.on('error', () => this.#close())
     this.#socket = secure
+    this.#write = tickWriter(secure)
     this.#attach(secure)
   }
 
@@ -149,20 +152,12 @@ export class Session {
     }
   }
 
-  #corked = false
+  /** Writes to the client; those made in one tick leave in one system call. */
+  #write: (bytes: Buffer) => void
 
-  /** Writes made in one tick leave in one system call. */
   #send(bytes: Buffer): void {
     if (this.#phase === 'closed' || this.#socket.destroyed) return
-    if (!this.#corked) {
-      this.#corked = true
-      this.#socket.cork()
-      process.nextTick(() => {
-        this.#corked = false
-        this.#socket.uncork()
-      })
-    }
-    this.#socket.write(bytes)
+    this.#write(bytes)
   }
 
   /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */

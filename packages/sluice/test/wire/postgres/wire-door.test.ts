@@ -57,30 +57,20 @@ describeWithPostgres('Postgres wire door', () => {
       return c
     }))
     try {
-      const results = await Promise.all(
-        clients.map(async (c, i) => {
-          const rows: unknown[] = []
-          for (let j = 1; j <= 20; j++) {
-            const k = ((i * 20 + j) % 100) + 1
-            rows.push((await c.query({ name: 'by_key', text: 'SELECT v FROM kv WHERE k = $1', values: [k] })).rows[0])
-            rows.push((await c.query('SELECT $1::int * 2 AS d', [k])).rows[0])
-          }
-          return rows
-        }),
-      )
+      // Each client runs its own sequence of named and unnamed statements.
+      const workload = async (c: pg.Client, i: number) => {
+        const rows: unknown[] = []
+        for (let j = 1; j <= 20; j++) {
+          const k = ((i * 20 + j) % 100) + 1
+          rows.push((await c.query({ name: 'by_key', text: 'SELECT v FROM kv WHERE k = $1', values: [k] })).rows[0])
+          rows.push((await c.query('SELECT $1::int * 2 AS d', [k])).rows[0])
+        }
+        return rows
+      }
+      const results = await Promise.all(clients.map(workload))
       const d = new pg.Client({ connectionString: direct })
       await d.connect()
-      const expected = await Promise.all(
-        clients.map(async (_, i) => {
-          const rows: unknown[] = []
-          for (let j = 1; j <= 20; j++) {
-            const k = ((i * 20 + j) % 100) + 1
-            rows.push((await d.query({ name: 'by_key', text: 'SELECT v FROM kv WHERE k = $1', values: [k] })).rows[0])
-            rows.push((await d.query('SELECT $1::int * 2 AS d', [k])).rows[0])
-          }
-          return rows
-        }),
-      )
+      const expected = await Promise.all(clients.map((_, i) => workload(d, i)))
       await d.end()
       expect(results).toEqual(expected)
       // The origin never saw more than connection_limit connections from this Sluice.

@@ -2,7 +2,7 @@
 // redis-server of the test's own (stopped and restarted mid-test).
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { adminQuery, createDatabase, describeWithPostgres } from '../helpers/postgres.js'
-import { describeWithRedis, startRedis, type TestRedis } from '../helpers/redis.js'
+import { describeWithRedis, startRedis, startRedisCluster, type TestRedis } from '../helpers/redis.js'
 import { startSluice, type TestSluice } from '../helpers/sluice.js'
 import { Redis } from 'ioredis'
 import { ddl, loadClient } from './clients.js'
@@ -153,6 +153,35 @@ describeWithPostgres('several nodes share one cache', () => {
       const q = (c: any) => c.probe.findFirst({ where: { id: 4 }, cacheStrategy: { ttl: 60 } })
       expect((await info(q(client.ev0))).status).toBe('miss')
       expect((await info(q(client.ev1))).status).toBe('ttl')
+    })
+  })
+})
+
+describeWithPostgres('several nodes on a Redis Cluster', () => {
+  describeWithRedis('through Redis Cluster', () => {
+    it('shares entries and invalidations across nodes', async () => {
+      const cluster = await startRedisCluster()
+      const url = await createDatabase('multi_cluster', ddl())
+      const nodes: TestSluice[] = []
+      try {
+        for (let i = 0; i < 2; i++) nodes.push(await startSluice({ origin: url, apiKeys: ['k'], redis: cluster.url }))
+        for (let i = 0; i < 200 && !nodes.every((n) => n.sluice.shared!.healthy); i++) await sleep(25)
+        const { PrismaClient, withAccelerate } = await loadClient('7.10')
+        const [a, b] = nodes.map((n) => new PrismaClient({ accelerateUrl: n.accelerateUrl('k') }).$extends(withAccelerate()))
+        const user = await a.user.create({ data: { email: 'cluster@x.io', name: 'v1' } })
+        const read = (c: any) => c.user.findFirst({ where: { id: user.id }, cacheStrategy: { ttl: 60 } }).withAccelerateInfo()
+        expect((await read(a)).info.cacheStatus).toBe('miss')
+        expect((await read(b)).info.cacheStatus).toBe('ttl') // from the cluster
+        await a.user.update({ where: { id: user.id }, data: { name: 'v2' } })
+        for (let i = 0; i < 200; i++) {
+          if ((await read(b)).data.name === 'v2') break
+          await sleep(10)
+        }
+        expect((await read(b)).data.name).toBe('v2')
+      } finally {
+        await Promise.all(nodes.map((n) => n.close()))
+        await cluster.stop()
+      }
     })
   })
 })

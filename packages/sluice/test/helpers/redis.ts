@@ -47,3 +47,42 @@ export async function startRedis(): Promise<TestRedis> {
   await start()
   return { url: `redis://127.0.0.1:${port}`, port, stop, start }
 }
+
+/** A three-node Redis Cluster of the test's own (no replicas), on spare ports. */
+export async function startRedisCluster(): Promise<{ url: string; stop(): Promise<void> }> {
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { promisify } = await import('node:util')
+  const { execFile } = await import('node:child_process')
+  const run = promisify(execFile)
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cluster-'))
+  const ports = [await freePort(), await freePort(), await freePort()]
+  const children: ChildProcess[] = []
+  for (const port of ports) {
+    const child = spawn(binary!, ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir], { stdio: 'ignore' })
+    children.push(child)
+  }
+  for (const port of ports) {
+    for (let i = 0; i < 100; i++) {
+      if ((await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }))).stdout.trim() === 'PONG') break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'])
+  for (let i = 0; i < 100; i++) {
+    if ((await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])).stdout.includes('cluster_state:ok')) break
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url: `redis://127.0.0.1:${ports[0]}?cluster=true`,
+    async stop() {
+      await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+        if (c.exitCode !== null) return resolve()
+        c.once('exit', () => resolve())
+        c.kill('SIGKILL')
+      })))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -16,7 +16,7 @@ export async function startSluiceProcess({ repoRoot, origin, apiKey = 'bench', c
     mkdirSync(cpuProfDir, { recursive: true })
     args.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-interval', String(cpuProfInterval))
   }
-  args.push(main, 'start', '--origin', origin, '--http-port', '0', '--pg-port', '0', '--host', '127.0.0.1', '--api-key', apiKey, '--log-level', 'silent', ...extraArgs)
+  args.push(main, 'start', '--origin', origin, '--http-port', '0', '--pg-port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--api-key', apiKey, '--log-level', 'silent', ...extraArgs)
   // SLUICE_PG_PORT=off: the HTTP scenarios need no Postgres wire door, and its default port (6433)
   // may be taken by a test running on the same machine (versions without a wire door ignore it).
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', SLUICE_PG_PORT: 'off' } })

@@ -15,6 +15,7 @@ import { collectReads, collectWrites, writeInvalidation } from '../invalidation/
 import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
+import type { Metrics } from '../observability/metrics.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
 import { HttpError, invalidParameters, toErrorAnswer, unauthorized } from './errors.js'
@@ -42,6 +43,7 @@ export interface HttpDoorOptions {
   /** Region suffix of `cf-ray` (what `withAccelerateInfo().region` reports). */
   region: string
   logger: Logger
+  metrics?: Metrics
 }
 
 export interface HttpDoor {
@@ -51,6 +53,7 @@ export interface HttpDoor {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
+const KNOWN_OPERATIONS = new Set(['query', 'connection-info', 'invalidate', 'health', 'transaction_start', 'transaction_query', 'transaction_commit', 'transaction_rollback'])
 const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
@@ -92,7 +95,11 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     return parsed.data
   }
 
+  // Headers handed to writeHead are not readable back from the response: keep them for metrics.
+  const sentHeaders = new WeakMap<ServerResponse, Record<string, string>>()
+
   function send(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {
+    sentHeaders.set(res, headers)
     res.writeHead(status, headers)
     res.end(payload)
   }
@@ -109,6 +116,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   function sendPayload(res: ServerResponse, payload: Buffer, headers: Record<string, string>): void {
+    sentHeaders.set(res, headers)
     res.writeHead(200, headers)
     res.end(payload)
   }
@@ -317,10 +325,30 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     throw new HttpError(404, 'P6000', `Unknown route: ${method} ${path}`)
   }
 
+  function observe(req: IncomingMessage, res: ServerResponse, started: number): void {
+    const m = options.metrics
+    if (!m) return
+    const url = req.url ?? '/'
+    const path = url.split('?', 1)[0]!
+    const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
+    const sent = sentHeaders.get(res)
+    const code = sent?.['prisma-error-code']
+    const status = code !== undefined ? 'error' : (sent?.['accelerate-cache-status'] ?? 'none')
+    m.requests.inc({ door: 'http', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code: code === undefined ? '' : String(code) })
+    if (operation === 'query' || operation === 'transaction_query') {
+      const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
+      m.latency.observe({ door: 'http', kind }, (performance.now() - started) / 1000)
+    }
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const requestId = `${idPrefix}${(counter++).toString(16).padStart(6, '0')}`
+    const started = performance.now()
     inFlight++
-    res.once('close', () => inFlight--)
+    res.once('close', () => {
+      inFlight--
+      observe(req, res, started)
+    })
     route(req, res, requestId).catch((err: unknown) => {
       const answer = toErrorAnswer(err, requestId)
       if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')

@@ -107,6 +107,8 @@ export class QueryCache {
     bypassed: 0,
   }
   readonly maxBytes: number
+  /** Observer of applied invalidations (metrics). */
+  onInvalidate: (inv: Invalidation) => void = () => {}
 
   constructor(options: QueryCacheOptions) {
     this.maxBytes = options.maxBytes
@@ -156,6 +158,7 @@ export class QueryCache {
   async invalidate(inv: Invalidation): Promise<void> {
     if (this.#shared) await this.#shared.publish(inv)
     else this.#epochs.apply(inv)
+    this.onInvalidate(inv)
     // "all" frees the tenant's memory at once; other invalidations are enforced at lookup.
     if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }

@@ -31,6 +31,7 @@ Options (env var in brackets):
   --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
+  --admin-port <port|off>          Prometheus /metrics on 127.0.0.1, default 9466 [SLUICE_ADMIN_PORT]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
   --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
@@ -120,6 +121,7 @@ async function start(args: string[]): Promise<number> {
     consistency: { type: 'string' },
     'pg-port': { type: 'string' },
     'pg-pool-mode': { type: 'string' },
+    'admin-port': { type: 'string' },
     'wire-cache': { type: 'string' },
     'wire-cache-ttl': { type: 'string' },
   })
@@ -148,6 +150,7 @@ async function start(args: string[]): Promise<number> {
     consistency: values.consistency as string | undefined,
     pgPort: values['pg-port'] as string | undefined,
     pgPoolMode: values['pg-pool-mode'] as string | undefined,
+    adminPort: values['admin-port'] as string | undefined,
     wireCache: values['wire-cache'] as string | undefined,
     wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
   }
@@ -183,6 +186,7 @@ function printBanner(sluice: RunningSluice, key: string | undefined, generated: 
       console.log(`    ${t.name}: ${u.toString()}`)
     }
   }
+  if (sluice.adminPort !== undefined) console.log(`  metrics: http://127.0.0.1:${sluice.adminPort}/metrics`)
   const shown = key ?? '<your api key>'
   if (generated) console.log(`  No API key was configured; generated one for this run: ${key}`)
   const url = sluice.tls

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { hashApiKey, parseKeyHash } from './api-keys.js'
-import { DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { DEFAULT_ADMIN_PORT, DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
 import { parseDuration, parseSize } from './units.js'
 
 /** Options as they arrive from the command line (all optional strings). */
@@ -27,6 +27,9 @@ export interface CliOptions {
   redis?: string
   /** transaction | session, for the --origin tenant. */
   pgPoolMode?: string
+  /** Admin port (metrics), or "off". */
+  adminPort?: string
+  adminHost?: string
   /** Wire door port, or "off". */
   pgPort?: string
   wireCache?: string
@@ -61,6 +64,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
     redis: env.SLUICE_REDIS_URL,
     pgPort: env.SLUICE_PG_PORT,
+    adminPort: env.SLUICE_ADMIN_PORT,
+    adminHost: env.SLUICE_ADMIN_HOST,
     pgPoolMode: env.SLUICE_PG_POOL_MODE,
     wireCache: env.SLUICE_WIRE_CACHE,
     wireCacheTtl: env.SLUICE_WIRE_CACHE_TTL,
@@ -194,8 +199,19 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       invalidateRateLimit: flag('--invalidate-rate-limit', opts.invalidateRateLimit, count) ?? file.cache?.invalidateRateLimit ?? DEFAULT_CACHE.invalidateRateLimit,
     },
     ...pgConfig(opts, file),
+    ...adminConfig(opts, file),
     ...redisConfig(opts.redis, file),
     tenants,
+  }
+}
+
+function adminConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'admin'> {
+  if (opts.adminPort === 'off' || (opts.adminPort === undefined && file.admin?.enabled === false)) return {}
+  return {
+    admin: {
+      port: flag('--admin-port', opts.adminPort, port) ?? file.admin?.port ?? DEFAULT_ADMIN_PORT,
+      host: opts.adminHost ?? file.admin?.host ?? '127.0.0.1',
+    },
   }
 }
 

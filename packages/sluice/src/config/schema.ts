@@ -83,6 +83,14 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    admin: z
+      .object({
+        port: z.number().int().min(0).max(65535).optional(),
+        host: z.string().optional(),
+        enabled: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     pg: z
       .object({
         /** Wire door port; 0 = any free port; omit the section to keep the default (6433). */
@@ -162,6 +170,8 @@ export interface SluiceConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   limits: Limits
   cache: { maxBytes: number; invalidateRateLimit: number }
+  /** Admin listener (/metrics); absent = off. Loopback unless configured otherwise. */
+  admin?: { port: number; host: string }
   /** Postgres wire door; absent = off. */
   pg?: {
     port: number
@@ -189,3 +199,4 @@ export const DEFAULT_LIMITS: Limits = {
 
 export const DEFAULT_HTTP_PORT = 4466
 export const DEFAULT_PG_PORT = 6433
+export const DEFAULT_ADMIN_PORT = 9466

@@ -45,6 +45,7 @@ export async function runDev(options: DevOptions): Promise<RunningDev> {
     logLevel: options.logLevel ?? 'warn',
     // PGlite already has a direct TCP socket; the wire door is for real servers.
     pgPort: 'off',
+    adminPort: 'off',
   }, {})
   config.tenants[0]!.apiKeyHashes.push(hashApiKey(apiKey))
   let sluice: RunningSluice

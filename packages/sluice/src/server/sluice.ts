@@ -15,6 +15,8 @@ import { initSqlParser } from '../sql/analyze.js'
 import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
 import { createLogger } from '../observability/logger.js'
+import { Metrics } from '../observability/metrics.js'
+import { startAdmin } from './admin.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
 
@@ -23,6 +25,9 @@ export interface RunningSluice {
   readonly httpPort: number
   /** Port of the Postgres wire door, when it runs. */
   readonly pgPort: number | undefined
+  /** Port of the admin listener (/metrics), when it runs. */
+  readonly adminPort: number | undefined
+  readonly metrics: Metrics
   /** The wire door, when it runs. */
   readonly pgDoor: PgDoor | undefined
   readonly tls: boolean
@@ -76,7 +81,10 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     : undefined
   cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
   await shared?.start()
+  const metrics = new Metrics({ cache, origins: [...origins.values()] })
+  cache.onInvalidate = (inv) => metrics.invalidations.inc({ cause: inv.kind === 'tags' ? 'tag' : inv.kind === 'tenant' ? 'all' : 'write' })
   const door = createHttpDoor({
+    metrics,
     keys,
     engines,
     cache,
@@ -106,12 +114,15 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   })
   const httpPort = (server.address() as AddressInfo).port
 
+  const admin = config.admin ? await startAdmin(config.admin, metrics, logger) : undefined
+
   const pgDoor = config.pg
     ? await startPgDoor({
         port: config.pg.port,
         host: config.pg.host,
         routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
         cache,
+        metrics,
         ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),
         cacheSettings: {
           mode: config.pg.cache,
@@ -141,6 +152,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
       server.closeAllConnections()
       await stopped
       await pgClosed
+      await admin?.close()
       await engines.close()
       await shared?.close()
       await Promise.allSettled([...origins.values()].map((o) => o.close()))
@@ -149,5 +161,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
+  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
 }

@@ -54,7 +54,7 @@ describeWithPostgres('sluice start', () => {
   })
 
   it('serves plain HTTP for prisma+postgres://localhost URLs; keys from env; drains on SIGTERM', async () => {
-    const p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0', '--log-level', 'warn'], { SLUICE_API_KEYS: 'env-key-1, env-key-2' })
+    const p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0', '--admin-port', '0', '--log-level', 'warn'], { SLUICE_API_KEYS: 'env-key-1, env-key-2' })
     try {
       const [, url] = await p.waitFor(/accelerateUrl="([^"]+)"/)
       expect(url).toMatch(/^prisma\+postgres:\/\/localhost:\d+\/\?api_key=env-key-1$/)
@@ -82,7 +82,7 @@ describeWithPostgres('sluice start', () => {
   })
 
   it('generates and prints a key when none is configured', async () => {
-    const p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0'], { SLUICE_API_KEYS: '' })
+    const p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0', '--admin-port', '0'], { SLUICE_API_KEYS: '' })
     try {
       const [, url] = await p.waitFor(/accelerateUrl="([^"]+)"/)
       expect(url).toMatch(/api_key=sk_[A-Za-z0-9_-]{32}$/)
@@ -107,7 +107,7 @@ describeWithPostgres('sluice start', () => {
     afterAll(() => stop(p))
 
     it('serves prisma:// clients over HTTPS; a private CA works with NODE_EXTRA_CA_CERTS', async () => {
-      p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0', '--api-key', 'tls-key', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], {
+      p = spawnNode([SLUICE_BIN, 'start', '--origin', dbUrl, '--http-port', '0', '--pg-port', '0', '--admin-port', '0', '--api-key', 'tls-key', '--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')], {
         SLUICE_API_KEYS: '',
       })
       const [, port] = await p.waitFor(/https:\/\/0\.0\.0\.0:(\d+)/)

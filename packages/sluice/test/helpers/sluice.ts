@@ -43,6 +43,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
   ]
   const config: SluiceConfig = {
     http: { port: 0, host: '127.0.0.1', ...(options.tls ? { tls: options.tls } : {}) },
+    admin: { port: 0, host: '127.0.0.1' },
     region: options.region ?? 'TST',
     logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
     limits: { ...DEFAULT_LIMITS, ...options.limits },

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { QueryCache } from '../../cache/query-cache.js'
 import type { WireCacheSettings } from './cache-policy.js'
+import type { Metrics } from '../../observability/metrics.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
 
@@ -16,6 +17,7 @@ export interface PgDoorOptions {
   cache: QueryCache
   cacheSettings: WireCacheSettings
   logger: Logger
+  metrics?: Metrics
   /** Certificate and key (PEM) for TLS towards clients. */
   tls?: { cert: Buffer; key: Buffer; require: boolean }
 }
@@ -65,7 +67,11 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       if (k) sessions.delete(k)
     },
     findByKey: (pid, secret) => sessions.get(`${pid}:${secret}`),
-    notCached: (reason) => notCached.set(reason, (notCached.get(reason) ?? 0) + 1),
+    notCached: (reason) => {
+      notCached.set(reason, (notCached.get(reason) ?? 0) + 1)
+      options.metrics?.notCached.inc({ door: 'pg', reason })
+    },
+    answered: (status) => options.metrics?.requests.inc({ door: 'pg', operation: 'statement', status, code: '' }),
     parameterStatuses(route) {
       let p = statusCache.get(route)
       if (!p) {

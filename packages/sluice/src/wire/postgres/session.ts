@@ -51,6 +51,8 @@ export interface SessionContext {
   requireTls?: boolean
   /** Counts why statements were not cached (in transaction, volatile, write, …). */
   notCached(reason: string): void
+  /** Counts statements answered: from the cache (ttl|swr), filled (miss), or relayed (none). */
+  answered(status: 'ttl' | 'swr' | 'miss' | 'none'): void
   /** Values the door reports as ParameterStatus at startup. */
   parameterStatuses(route: WireRoute): Promise<[string, string][]>
 }
@@ -378,6 +380,7 @@ export class Session {
       if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes)
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     this.#noteStatement(sql, analysis)
+    this.#ctx.answered('none')
     await this.#forward(f.bytes)
     this.#awaitingReady++
   }
@@ -402,10 +405,12 @@ export class Session {
     const hit = await this.#ctx.cache.get(key, policy)
     if (hit !== undefined) {
       if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
+      this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
       this.#send(hit.entry.payload)
       this.#send(readyForQuery('I'))
       return
     }
+    this.#ctx.answered('miss')
     const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
     this.#send(produced.payload)
     this.#send(readyForQuery('I'))
@@ -521,6 +526,7 @@ export class Session {
     const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
     try {
       const hit = await this.#ctx.cache.get(key, policy)
+      this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
       const payload = hit
         ? hit.entry.payload
         : (await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, request, 2))).payload

@@ -1,0 +1,82 @@
+// Prometheus metrics. Counters the doors bump as they answer; cache and pool figures are read
+// from their own statistics at scrape time (no bookkeeping on the hot path beyond one counter
+// increment and one histogram observation per request).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { QueryCache } from '../cache/query-cache.js'
+import type { OriginPool } from '../pool/origin-pool.js'
+
+export type RequestOutcome = 'ttl' | 'swr' | 'miss' | 'none' | 'error'
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly requests: Counter<'door' | 'operation' | 'status' | 'code'>
+  readonly latency: Histogram<'door' | 'kind'>
+  readonly invalidations: Counter<'cause'>
+  readonly notCached: Counter<'door' | 'reason'>
+
+  constructor(sources: { cache: QueryCache; origins: readonly OriginPool[] }) {
+    const r = this.registry
+    this.requests = new Counter({
+      name: 'sluice_requests_total',
+      help: 'Requests answered, by door, operation, cache status (ttl|swr|miss|none|error) and error code',
+      labelNames: ['door', 'operation', 'status', 'code'],
+      registers: [r],
+    })
+    this.latency = new Histogram({
+      name: 'sluice_request_duration_seconds',
+      help: 'Time to answer a request: kind=hit (from the cache), miss (filled), origin (not cached)',
+      labelNames: ['door', 'kind'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [r],
+    })
+    this.invalidations = new Counter({
+      name: 'sluice_invalidations_total',
+      help: 'Invalidations applied, by cause: write (tables written through Sluice), tag, all',
+      labelNames: ['cause'],
+      registers: [r],
+    })
+    this.notCached = new Counter({
+      name: 'sluice_not_cached_total',
+      help: 'Statements that could have been cached but were not, by reason',
+      labelNames: ['door', 'reason'],
+      registers: [r],
+    })
+    const { cache, origins } = sources
+    const cacheGauge = (name: string, help: string, read: (s: ReturnType<QueryCache['stats']>) => number) =>
+      new Gauge({ name, help, registers: [r], collect() { this.set(read(cache.stats())) } })
+    // Cumulative figures exposed as gauges set at scrape time (they only grow).
+    cacheGauge('sluice_cache_hits_fresh', 'Cache hits within ttl (cumulative)', (s) => s.hitsFresh)
+    cacheGauge('sluice_cache_hits_stale', 'Cache hits within swr (cumulative)', (s) => s.hitsStale)
+    cacheGauge('sluice_cache_hits_shared', 'Hits served from the shared (Redis) tier (cumulative)', (s) => s.hitsShared)
+    cacheGauge('sluice_cache_misses', 'Cache misses (cumulative)', (s) => s.misses)
+    cacheGauge('sluice_cache_fills', 'Results stored (cumulative)', (s) => s.fills)
+    cacheGauge('sluice_cache_fills_fenced', 'Fills refused because a dependency was invalidated while the query ran (cumulative)', (s) => s.fillsFenced)
+    cacheGauge('sluice_cache_fills_skipped', 'Results not stored: too large, unknown dependencies, no lifetime (cumulative)', (s) => s.fillsSkipped)
+    cacheGauge('sluice_cache_evictions', 'Entries evicted to stay within the byte bound (cumulative)', (s) => s.evictions)
+    cacheGauge('sluice_cache_single_flight_joins', 'Misses that joined a running identical query (cumulative)', (s) => s.joins)
+    cacheGauge('sluice_cache_refreshes', 'Background refreshes started (cumulative)', (s) => s.refreshes)
+    cacheGauge('sluice_cache_bypassed', 'Lookups bypassed because the shared tier was unavailable (cumulative)', (s) => s.bypassed)
+    cacheGauge('sluice_cache_entries', 'Entries in the local cache', (s) => s.entries)
+    cacheGauge('sluice_cache_bytes', 'Bytes held by the local cache (payload and bookkeeping)', (s) => s.bytes)
+    cacheGauge('sluice_cache_max_bytes', 'Byte bound of the local cache', (s) => s.maxBytes)
+    const poolGauge = (name: string, help: string, read: (o: OriginPool) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['origin'],
+        registers: [r],
+        collect() {
+          for (const o of origins) this.set({ origin: o.id }, read(o))
+        },
+      })
+    poolGauge('sluice_pool_in_use', 'Origin connections checked out', (o) => o.stats().total - o.stats().idle)
+    poolGauge('sluice_pool_idle', 'Idle origin connections', (o) => o.stats().idle)
+    poolGauge('sluice_pool_waiting', 'Requests waiting for an origin connection', (o) => o.stats().waiting)
+    poolGauge('sluice_pool_limit', 'connection_limit of the origin', (o) => o.stats().limit)
+    poolGauge('sluice_pool_timeouts', 'Waits that ran past pool_timeout (cumulative)', (o) => o.stats().timeouts)
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

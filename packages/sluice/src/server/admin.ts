@@ -1,0 +1,43 @@
+// The admin listener: Prometheus metrics (and, later, the dashboard). Loopback by default.
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import type { Metrics } from '../observability/metrics.js'
+
+export interface Admin {
+  port: number
+  close(): Promise<void>
+}
+
+export async function startAdmin(options: { port: number; host: string }, metrics: Metrics, logger: Logger): Promise<Admin> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
+      metrics.render().then(
+        ({ contentType, body }) => {
+          res.writeHead(200, { 'content-type': contentType })
+          res.end(body)
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'metrics rendering failed')
+          res.writeHead(500).end()
+        },
+      )
+      return
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }),
+  }
+}

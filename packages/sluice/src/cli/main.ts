@@ -8,6 +8,7 @@ import { startSluice, type RunningSluice } from '../server/sluice.js'
 import { redactUrl } from '../pool/origin-url.js'
 import { describeSupported } from '../executor/registry.js'
 import { runDev } from '../server/dev.js'
+import { checkConfig, invalidate, keys } from './commands.js'
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
@@ -62,9 +63,12 @@ Options:
 const MAIN_HELP = `Usage: sluice <command> [options]
 
 Commands:
-  start     run Sluice in front of your database (see: sluice start --help)
-  dev       run Sluice on an embedded database for local development
-  version   print the version
+  start          run Sluice in front of your database (see: sluice start --help)
+  dev            run Sluice on an embedded database for local development
+  check-config   validate the configuration without starting
+  keys create    make an API key and print its hashed form for the config file
+  invalidate     drop cached results of a tenant on a running Sluice (--tag … | --all)
+  version        print the version
 
 Run "sluice <command> --help" for the options of a command.`
 
@@ -75,6 +79,12 @@ async function main(argv: string[]): Promise<number> {
       return start(rest)
     case 'dev':
       return dev(rest)
+    case 'check-config':
+      return checkConfig(rest)
+    case 'keys':
+      return keys(rest)
+    case 'invalidate':
+      return invalidate(rest)
     case 'version':
     case '--version':
     case '-v':

@@ -321,15 +321,13 @@ export class Session {
   #batch: Frame[] | undefined
 
   /**
-   * May the next statement be answered from the cache? Only outside a transaction block, with
-   * nothing in flight, and — in session mode — while the session has not changed server state
-   * that could change results (SET search_path …).
+   * May the next statement be answered from the cache? Only in transaction pooling, outside a
+   * transaction block, with nothing in flight. (Session mode does not cache: its server state —
+   * SET search_path and the like — can change what a statement returns, and a fill would need a
+   * second server connection while the session holds one.)
    */
   #cacheable(): boolean {
-    if (this.#txStatus !== 'I') return false
-    const link = this.#link
-    if (link === undefined) return !this.#dirtyNext
-    return this.#route!.sessionMode && !link.dirty && this.#awaitingReady === 0 && !this.#inBatch
+    return this.#txStatus === 'I' && this.#link === undefined && !this.#dirtyNext && !this.#route!.sessionMode
   }
 
   /** Sends held frames the ordinary way. */

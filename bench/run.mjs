@@ -16,16 +16,21 @@ import { callersOf, summarizeCpuProfile } from './lib/cpuprofile.mjs'
 import { renderMarkdown } from './lib/report.mjs'
 import * as missPath from './scenarios/miss-path.mjs'
 import * as httpReplay from './scenarios/http-replay.mjs'
+import * as concurrentMisses from './scenarios/concurrent-misses.mjs'
+import { writeCharts } from './lib/charts.mjs'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
-const SCENARIOS = { [missPath.name]: missPath, [httpReplay.name]: httpReplay }
+const SCENARIOS = { [missPath.name]: missPath, [concurrentMisses.name]: concurrentMisses, [httpReplay.name]: httpReplay }
 
 const HELP = `Usage: node bench/run.mjs [options]        (npm run bench -- [options])
 
 Scenarios (default: all):
   miss-path    real Prisma 7.10 client through Sluice (no cacheStrategy) vs direct @prisma/adapter-pg
-               (and vs a stub server): findUnique by id and a 100-row findMany with include,
-               closed loop, interleaved
+               (and vs a stub server, and cached through Sluice): findUnique by id, a 100-row
+               findMany with include, an aggregate; closed loop, interleaved
+  concurrent-misses
+               N identical cached queries at once on a cold key, repeated with fresh keys: database
+               reads per burst (single flight: 1) and latency of the N calls, vs the same N direct
   http-replay  wrk replays a captured /query request at 16 connections, without and with
                cache-control: max-age=60 (+ /health and a bare node:http floor for reference)
 
@@ -35,9 +40,13 @@ Options:
   --repetitions <n>        interleaved repetitions of every comparison (default 3)
   --quick                  plumbing check: 1 repetition, short blocks (numbers not meaningful)
   --concurrency <list>     miss-path client concurrency levels (default 1,8)
-  --targets <list>         miss-path targets (default direct,stub,sluice; stub = bare HTTP server
-                           with canned answers: the client-side floor of the Accelerate path)
-  --queries <list>         miss-path queries (default findUnique,findMany100,findUniqueHot,findMany100Hot)
+  --targets <list>         miss-path targets (default direct,stub,sluice,cached; stub = bare HTTP
+                           server with canned answers: the client-side floor of the Accelerate path;
+                           cached = through Sluice with cacheStrategy { ttl: 3600 })
+  --queries <list>         miss-path queries (default findUnique,findMany100,aggregate,findMany100Hot;
+                           also findUniqueHot)
+  --burst-size <n>         concurrent-misses: identical calls per burst (default 100)
+  --bursts <n>             concurrent-misses: bursts per target and repetition (default 10; 3 with --quick)
   --pool-size <n>          connections to Postgres for both direct and Sluice (default: max concurrency)
   --replay <list>          http-replay targets (default findUnique,findUniqueHit,health,floor;
                            also findMany100)
@@ -74,6 +83,8 @@ function parseOptions(argv) {
       targets: { type: 'string' },
       queries: { type: 'string' },
       'pool-size': { type: 'string' },
+      'burst-size': { type: 'string' },
+      bursts: { type: 'string' },
       replay: { type: 'string' },
       connections: { type: 'string' },
       'wrk-threads': { type: 'string' },
@@ -98,8 +109,10 @@ function parseOptions(argv) {
   }
   if (values.render) {
     const md = values.render.replace(/\.json$/, '') + '.md'
-    writeFileSync(md, renderMarkdown(JSON.parse(readFileSync(values.render, 'utf8'))))
-    console.log(`wrote ${md}`)
+    const report = JSON.parse(readFileSync(values.render, 'utf8'))
+    const charts = writeCharts(report, dirname(md))
+    writeFileSync(md, renderMarkdown(report, charts))
+    console.log(`wrote ${[md, ...Object.values(charts).map((c) => join(dirname(md), c))].join(', ')}`)
     process.exit(0)
   }
   const num = (v, name, { min = 0, int = false } = {}) => {
@@ -127,7 +140,9 @@ function parseOptions(argv) {
     initialWarmupMs: quick ? 500 : 2000,
     concurrency,
     missTargets,
-    queries: parseQueryList(values.queries ?? 'findUnique,findMany100,findUniqueHot,findMany100Hot'),
+    queries: parseQueryList(values.queries ?? 'findUnique,findMany100,aggregate,findMany100Hot'),
+    burstSize: values['burst-size'] !== undefined ? num(values['burst-size'], 'burst-size', { min: 2, int: true }) : 100,
+    bursts: values.bursts !== undefined ? num(values.bursts, 'bursts', { min: 1, int: true }) : quick ? 3 : 10,
     poolSize: values['pool-size'] !== undefined ? num(values['pool-size'], 'pool-size', { min: 1, int: true }) : Math.max(...concurrency),
     replayTargets,
     replaySeconds: Math.max(1, Math.round(duration)),
@@ -268,8 +283,9 @@ async function main() {
   const jsonPath = join(opts.outDir, 'latest.json')
   const mdPath = join(opts.outDir, 'latest.md')
   writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`)
-  writeFileSync(mdPath, renderMarkdown(report))
-  log(`\nwrote ${relative(process.cwd(), mdPath)} and ${relative(process.cwd(), jsonPath)} (${report.elapsedSeconds} s)`)
+  const charts = writeCharts(report, opts.outDir)
+  writeFileSync(mdPath, renderMarkdown(report, charts))
+  log(`\nwrote ${[mdPath, jsonPath, ...Object.values(charts).map((c) => join(opts.outDir, c))].map((p) => relative(process.cwd(), p)).join(', ')} (${report.elapsedSeconds} s)`)
 }
 
 main().catch((err) => {

@@ -2,8 +2,9 @@
 // and seeded with a fixed, deterministic data set.
 //
 // Data set (defaults): 1,000 users, 3 posts each (3,000 posts), 1 profile per user, 10 categories,
-// each post in 2 categories. Texts have realistic lengths (titles ~40 chars, content ~300 chars,
-// a small JSON document per post), so a 100-row findMany with posts returns ~100 users + 300 posts.
+// each post in 2 categories, 10,000 rows behind the Probe view (a read counter). Texts have
+// realistic lengths (titles ~40 chars, content ~300 chars, a small JSON document per post), so a
+// 100-row findMany with posts returns ~100 users + 300 posts.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -28,7 +29,7 @@ async function withClient(url, fn) {
  * Drops and recreates `database` with the e2e schema and the seed data. Returns row counts and
  * how long it took.
  */
-export async function createBenchDatabase({ pgUrl, database, repoRoot, users = 1000, postsPerUser = 3 }) {
+export async function createBenchDatabase({ pgUrl, database, repoRoot, users = 1000, postsPerUser = 3, probeRows = 10000 }) {
   if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new Error(`unsafe database name ${database}`)
   const started = performance.now()
   await withClient(adminUrl(pgUrl), async (c) => {
@@ -82,11 +83,15 @@ export async function createBenchDatabase({ pgUrl, database, repoRoot, users = 1
        FROM generate_series(1, $1::int) AS u, generate_series(1, $2::int) AS k, generate_series(0, 1) AS j`,
       [users, postsPerUser],
     )
+    // Rows behind the "Probe" view (every row it returns advances the probe_reads sequence): the
+    // concurrent-misses scenario counts database reads with it, one fresh id per burst.
+    await c.query(`INSERT INTO "ProbeData" (id, label) SELECT i, 'probe-' || i FROM generate_series(1, $1::int) AS i`, [probeRows])
     await c.query('COMMIT')
     await c.query('VACUUM ANALYZE')
     const { rows } = await c.query(
       `SELECT (SELECT count(*) FROM "User")::int AS users, (SELECT count(*) FROM "Post")::int AS posts,
-              (SELECT count(*) FROM "Profile")::int AS profiles, (SELECT count(*) FROM "_CategoryToPost")::int AS "postCategories"`,
+              (SELECT count(*) FROM "Profile")::int AS profiles, (SELECT count(*) FROM "_CategoryToPost")::int AS "postCategories",
+              (SELECT count(*) FROM "ProbeData")::int AS "probeRows"`,
     )
     return rows[0]
   })

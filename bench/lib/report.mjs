@@ -13,6 +13,11 @@ function table(headers, rows) {
 
 const NOISY = 0.05
 
+function chart(charts, scenario) {
+  const file = charts?.[scenario]
+  return file ? [`![${scenario} chart](${file})`, ''] : []
+}
+
 function retryNote(r) {
   const x = r.retries
   if (!x) return ''
@@ -22,11 +27,12 @@ function retryNote(r) {
     : `Noise control: no cell needed re-measuring (threshold ${pct(x.noiseThreshold)} of the machine used by unrelated processes, up to ${x.maxRetries} retry per cell).`
 }
 
-function missPath(r, report) {
+function missPath(r, report, charts) {
   const out = []
   const s = r.settings
   out.push(`## miss-path — ${r.description}`)
   out.push('')
+  out.push(...chart(charts, r.scenario))
   out.push(
     `Closed loop; ${s.repetitions} repetition(s) × ${s.durationSeconds} s per block (after ${s.blockWarmupSeconds} s unmeasured warm-up per block and ${s.initialWarmupSeconds} s per target and query at start); ` +
       `the targets (${s.targets.join(', ')}) run back to back in every repetition, rotating which goes first. Pool: ${s.poolSize} connections for both (direct: PrismaPg \`max\`; Sluice: \`connection_limit\`). ` +
@@ -192,11 +198,12 @@ function missPath(r, report) {
   return out.join('\n')
 }
 
-function httpReplay(r) {
+function httpReplay(r, charts) {
   const out = []
   const s = r.settings
   out.push(`## http-replay — ${r.description}`)
   out.push('')
+  out.push(...chart(charts, r.scenario))
   out.push(
     `wrk -t ${s.wrkThreads} -c ${s.connections}, ${s.repetitions} repetition(s) × ${s.durationSeconds} s per target, targets rotated within each repetition, after ${s.warmupSeconds} s warm-up each. ` +
       `Latency percentiles are wrk's (median over repetitions). CPU per request: "server" is Sluice (or the floor server for \`floor\`). ` +
@@ -313,7 +320,75 @@ function profiles(list) {
   return out.join('\n')
 }
 
-export function renderMarkdown(report) {
+function concurrentMisses(r, charts) {
+  const out = []
+  const s = r.settings
+  out.push(`## concurrent-misses — ${r.description}`)
+  out.push('')
+  out.push(...chart(charts, r.scenario))
+  out.push(
+    `Each burst makes ${s.burstSize} identical \`${s.query.split(',')[0]}…\` calls in one synchronous loop, with a new id every burst (a key never cached before); ` +
+      `${s.repetitions} repetition(s) × ${s.burstsPerBlock} bursts per target, targets rotated. Database reads are counted on the database: every row the test schema's \`Probe\` view returns ` +
+      `advances the sequence \`probe_reads\`, read before and after each burst. "distinct answers" counts the different \`reads\` values the callers received (callers served by the same database read get the same value). ` +
+      `Latency is from the start of the burst to each call's answer; "whole burst" is the time to the last answer. Pool: ${s.poolSize} connections for direct and for Sluice.`,
+  )
+  out.push('')
+  const label = { direct: 'direct (@prisma/adapter-pg)', sluice: 'Sluice, no cacheStrategy', cached: 'Sluice, `cacheStrategy: { ttl: 3600 }`' }
+  out.push(
+    table(
+      ['target', 'bursts', '**database reads per burst** (mean, min–max)', 'distinct answers per burst', 'HTTP req per burst', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'whole burst p50 ms', 'p50 vs direct', 'errors'],
+      r.summary.map((x) => [
+        label[x.target] ?? x.target,
+        x.bursts,
+        `**${f(x.dbReadsPerBurst.mean, 2)}** (${x.dbReadsPerBurst.min}–${x.dbReadsPerBurst.max})`,
+        `${x.distinctResultsPerBurst.min}–${x.distinctResultsPerBurst.max}`,
+        x.httpRequestsPerBurst ? `${f(x.httpRequestsPerBurst.mean, 1)}` : '–',
+        f(x.latencyMs.p50),
+        f(x.latencyMs.p90),
+        f(x.latencyMs.p99),
+        f(x.latencyMs.max, 1),
+        f(x.burstWallMs.p50),
+        `${f(x.p50RatioToDirect, 2)}x`,
+        x.errors,
+      ]),
+    ),
+  )
+  out.push('')
+  const sf = r.singleFlight
+  out.push(
+    sf.held
+      ? `**Single flight held:** every cached burst of ${s.burstSize} concurrent identical misses ran exactly one database query.`
+      : `**Single flight did NOT hold:** cached bursts ran ${sf.dbReadsPerBurst.min}–${sf.dbReadsPerBurst.max} database queries (mean ${f(sf.dbReadsPerBurst.mean, 2)}).`,
+  )
+  out.push('')
+  out.push('<details><summary>Every measured block</summary>')
+  out.push('')
+  out.push(
+    table(
+      ['rep', 'target', 'order', 'calls', 'database reads per burst', 'p50 ms', 'p99 ms', 'max ms', 'whole burst ms', 'CPU s: server', 'Postgres', 'client', 'other share'],
+      r.blocks.map((b) => [
+        b.repetition,
+        b.target,
+        b.position,
+        int(b.requests),
+        b.dbReadsPerBurst.join(' '),
+        f(b.latencyMs.p50),
+        f(b.latencyMs.p99),
+        f(b.latencyMs.max, 1),
+        b.burstWallMs.map((v) => f(v, 1)).join(' '),
+        f(b.cpuSeconds.server, 2),
+        f(b.cpuSeconds.postgres, 2),
+        f(b.cpuSeconds.self, 2),
+        pct(b.otherCpuShare) + (b.otherCpuShare > NOISY ? ' ⚠' : ''),
+      ]),
+    ),
+  )
+  out.push('')
+  out.push('</details>')
+  return out.join('\n')
+}
+
+export function renderMarkdown(report, charts = {}) {
   const m = report.machine
   const out = []
   out.push('# Sluice benchmark report')
@@ -335,7 +410,7 @@ export function renderMarkdown(report) {
         ['Postgres settings', Object.entries(m.postgresSettings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')],
         ['Prisma', `client ${report.versions.prisma.client} (runtime ${report.versions.prisma.runtime}), @prisma/adapter-pg ${report.versions.prisma.adapterPg}, @prisma/extension-accelerate ${report.versions.prisma.extensionAccelerate}`],
         ['Sluice', `${report.versions.sluice}, separate process, \`--log-level silent\`${report.options.cpuProf ? ', **under --cpu-prof**' : ''}`],
-        ['dataset', `database \`${report.dataset.database}\`: ${int(report.dataset.users)} users, ${int(report.dataset.posts)} posts, ${int(report.dataset.profiles)} profiles, ${int(report.dataset.postCategories)} post–category links`],
+        ['dataset', `database \`${report.dataset.database}\`: ${int(report.dataset.users)} users, ${int(report.dataset.posts)} posts, ${int(report.dataset.profiles)} profiles, ${int(report.dataset.postCategories)} post–category links${report.dataset.probeRows ? `, ${int(report.dataset.probeRows)} Probe rows` : ''}`],
         ['load average at start', m.loadAverage.join(' ')],
       ],
     ),
@@ -357,8 +432,9 @@ export function renderMarkdown(report) {
     out.push('')
   }
   for (const r of report.results) {
-    if (r.scenario === 'miss-path') out.push(missPath(r, report))
-    else if (r.scenario === 'http-replay') out.push(httpReplay(r))
+    if (r.scenario === 'miss-path') out.push(missPath(r, report, charts))
+    else if (r.scenario === 'concurrent-misses') out.push(concurrentMisses(r, charts))
+    else if (r.scenario === 'http-replay') out.push(httpReplay(r, charts))
     out.push('')
   }
   if (report.cpuProfiles?.length) {

@@ -20,6 +20,13 @@ export const QUERIES = {
       }),
     fixed: (prisma) => prisma.user.findMany({ where: { id: { gt: 500 } }, orderBy: { id: 'asc' }, take: 100, include: { posts: true } }),
   },
+  aggregate: {
+    label: 'aggregate over posts: _avg views + _count, where authorId < random bound (up to 3,000 rows scanned, one-row answer)',
+    short: 'aggregate',
+    run: (prisma, rand, data) =>
+      prisma.post.aggregate({ _avg: { views: true }, _count: true, where: { authorId: { lt: 1 + Math.floor(rand() * data.users) } } }),
+    fixed: (prisma) => prisma.post.aggregate({ _avg: { views: true }, _count: true, where: { authorId: { lt: 500 } } }),
+  },
 }
 
 // Hot-set variants: the same queries over a small working set (100 ids, 10 windows), which is what

@@ -24,16 +24,19 @@ import { join } from 'node:path'
 export const MISS_TARGETS = ['direct', 'stub', 'sluice', 'cached']
 
 /**
- * The same client with `cacheStrategy: { ttl: 3600 }` on every user query (issue 3's target:
- * the cached 100-row findMany ≥ 2× faster than direct). Note that the Prisma client batches
- * findUnique calls made in the same tick into one request without the extension's cache headers,
- * so at concurrency > 1 cached findUnique calls are not cache hits.
+ * The same client with `cacheStrategy` added to every model query (issue 3's target: the cached
+ * 100-row findMany ≥ 2× faster than direct). Note that the Prisma client batches findUnique calls
+ * made in the same tick into one request without the extension's cache headers, so at
+ * concurrency > 1 cached findUnique calls are not cache hits.
  */
-function withCacheStrategy(prisma, cacheStrategy) {
-  const user = new Proxy(prisma.user, {
-    get: (target, key) => (typeof target[key] === 'function' ? (args) => target[key]({ ...args, cacheStrategy }) : target[key]),
-  })
-  return { user, $disconnect: () => prisma.$disconnect() }
+export function withCacheStrategy(prisma, cacheStrategy, models = ['user', 'post', 'probe']) {
+  const out = { $disconnect: () => prisma.$disconnect() }
+  for (const m of models) {
+    out[m] = new Proxy(prisma[m], {
+      get: (target, key) => (typeof target[key] === 'function' ? (args) => target[key]({ ...args, cacheStrategy }) : target[key]),
+    })
+  }
+  return out
 }
 
 export const name = 'miss-path'

@@ -329,7 +329,8 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const m = options.metrics
     if (!m) return
     const url = req.url ?? '/'
-    const path = url.split('?', 1)[0]!
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
     const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
     const sent = sentHeaders.get(res)
     const code = sent?.['prisma-error-code']

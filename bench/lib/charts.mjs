@@ -1,0 +1,136 @@
+// One SVG chart per scenario of a bench run (bench/results/<scenario>.svg), drawn by ./svg.mjs.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { QUERIES } from './workloads.mjs'
+import { barChart, formatNumber } from './svg.mjs'
+
+const LATENCY = [
+  { key: 'p50', name: 'p50', color: '#1f5fa8' },
+  { key: 'p99', name: 'p99', color: '#9cc2ea' },
+]
+const qname = (q) => QUERIES[q]?.short ?? q
+const ms = (v) => formatNumber(v)
+const signed = (v) => (v === null || v === undefined ? '–' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`)
+
+function when(report) {
+  return `${report.startedAt.slice(0, 16).replace('T', ' ')} UTC · git ${report.git?.commit ?? '?'}${report.git?.sluiceSrcDirty ? ' (+ uncommitted changes in packages/sluice/src)' : ''} · ${report.command}`
+}
+
+export function missPathChart(r, report) {
+  const s = r.settings
+  const targetLabel = { direct: 'direct', stub: 'stub', sluice: 'Sluice', cached: 'cached' }
+  const panels = []
+  for (const q of s.queries.map((x) => x.name)) {
+    for (const c of s.concurrency) {
+      const cmp = r.comparisons.find((x) => x.target === 'sluice' && x.baseline === 'direct' && x.query === q && x.concurrency === c)
+      const cached = r.comparisons.find((x) => x.target === 'cached' && x.baseline === 'direct' && x.query === q && x.concurrency === c)
+      const notes = []
+      if (cmp) notes.push(`Sluice − direct p50 ${signed(cmp.deltaP50Ms)} ms`)
+      if (cached) notes.push(`cached ${(1 / cached.p50Ratio).toFixed(2)}× direct speed`)
+      panels.push({
+        title: `${qname(q)} · concurrency ${c}`,
+        note: notes.join(' · '),
+        unit: 'ms',
+        format: ms,
+        categories: s.targets.map((t) => {
+          const x = r.summary.find((y) => y.query === q && y.concurrency === c && y.target === t)
+          return { label: targetLabel[t] ?? t, values: { p50: x?.latencyMs.p50, p99: x?.latencyMs.p99 } }
+        }),
+      })
+    }
+  }
+  return barChart({
+    title: 'miss-path: latency of one Prisma call, per target (lower is better)',
+    subtitle: [
+      'direct = @prisma/adapter-pg to Postgres · stub = Accelerate client vs a canned-answer server (client-side floor) · Sluice = no cacheStrategy (every call runs on Postgres) · cached = cacheStrategy ttl 3600, warmed',
+      `Closed loop, ${s.repetitions} × ${s.durationSeconds} s per target and cell, interleaved; pool ${s.poolSize}. Goal: Sluice p50 ≤ direct p50 + ${report.options?.goalP50Ms ?? 0.3} ms.`,
+    ],
+    series: LATENCY,
+    columns: s.concurrency.length,
+    panels,
+    footnotes: [when(report)],
+  })
+}
+
+export function httpReplayChart(r, report) {
+  const s = r.settings
+  const label = (t) => t.target
+  const tp = {
+    title: `Throughput, wrk -t ${s.wrkThreads} -c ${s.connections} (mean of ${s.repetitions} runs, whisker = min–max)`,
+    unit: 'req/s',
+    format: (v) => Math.round(v).toLocaleString('en-US'),
+    ref: r.summary.some((x) => x.target === 'findUniqueHit') ? { value: 30000, label: 'goal: cache hits ≥ 30k req/s' } : undefined,
+    categories: r.summary.map((x) => ({
+      label: label(x),
+      values: { rps: x.throughputMean },
+      ranges: { rps: [x.throughputMin, x.throughputMax] },
+    })),
+  }
+  const lat = {
+    title: 'Latency seen by wrk (median over runs)',
+    unit: 'ms',
+    format: ms,
+    categories: r.summary.map((x) => ({ label: label(x), values: { p50: x.latencyMs.p50, p99: x.latencyMs.p99 } })),
+  }
+  return barChart({
+    title: 'http-replay: a captured Prisma /query request replayed by wrk',
+    subtitle: [
+      'findUnique = no cache (Postgres every time) · findUniqueHit = same request + cache-control: max-age=60 (cache hits) · health = GET /health · floor = bare node:http answering the same bytes',
+    ],
+    series: [{ key: 'rps', name: 'req/s', color: '#2e7d4f' }, ...LATENCY],
+    columns: 2,
+    panelWidth: 460,
+    panels: [tp, lat],
+    footnotes: [when(report)],
+  })
+}
+
+export function concurrentMissesChart(r, report) {
+  const s = r.settings
+  const label = { direct: 'direct', sluice: 'Sluice, no cache', cached: 'Sluice cached' }
+  const reads = {
+    title: `Database reads per burst of ${s.burstSize} identical calls`,
+    note: 'counted on the database (probe_reads sequence); whisker = min–max over bursts',
+    unit: 'reads',
+    format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(2)),
+    categories: r.summary.map((x) => ({
+      label: label[x.target] ?? x.target,
+      values: { reads: x.dbReadsPerBurst.mean },
+      ranges: { reads: [x.dbReadsPerBurst.min, x.dbReadsPerBurst.max] },
+    })),
+  }
+  const lat = {
+    title: `Latency of each call from the start of its burst`,
+    note: `${r.summary[0]?.bursts ?? '?'} bursts × ${s.burstSize} calls per target; "last" = whole burst (median)`,
+    unit: 'ms',
+    format: ms,
+    categories: r.summary.map((x) => ({
+      label: label[x.target] ?? x.target,
+      values: { p50: x.latencyMs.p50, p99: x.latencyMs.p99, last: x.burstWallMs.p50 },
+    })),
+  }
+  return barChart({
+    title: `concurrent-misses: ${s.burstSize} identical queries at once on a cold key`,
+    subtitle: [`${s.query}; pool ${s.poolSize} connections (direct and Sluice). Single flight should make the cached burst one database read.`],
+    series: [{ key: 'reads', name: 'database reads', color: '#8e44ad' }, ...LATENCY, { key: 'last', name: 'last answer of the burst', color: '#d9a441' }],
+    columns: 2,
+    panelWidth: 460,
+    panels: [reads, lat],
+    footnotes: [when(report)],
+  })
+}
+
+const CHARTS = { 'miss-path': missPathChart, 'http-replay': httpReplayChart, 'concurrent-misses': concurrentMissesChart }
+
+/** Writes `<scenario>.svg` into `dir` for every scenario of the report; returns { scenario: file name }. */
+export function writeCharts(report, dir) {
+  const written = {}
+  for (const r of report.results) {
+    const draw = CHARTS[r.scenario]
+    if (!draw) continue
+    const file = `${r.scenario}.svg`
+    writeFileSync(join(dir, file), draw(r, report))
+    written[r.scenario] = file
+  }
+  return written
+}

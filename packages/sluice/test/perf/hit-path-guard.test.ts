@@ -1,0 +1,59 @@
+// Hit-path regression guard. A fixed micro-workload — 1,000 cache hits of one captured Prisma
+// /query request against an in-process Sluice (bench/guard/measure.mjs) — is *counted*, never
+// timed, and compared with the committed reference bench/guard/reference.json:
+//   instructions per hit  valgrind --tool=callgrind (repeatable to ~1 %; fails above +3 %, after
+//                         one confirming re-measurement)
+//   calls per hit         JSON.parse / stringify, createHash, Buffer.from / toString, RegExp#exec,
+//                         promises, … (exact; fails when one grows by 0.5 per hit)
+//   heap bytes per hit    V8 heap allocation (repeatable to ~0.5 %; fails above +5 %)
+// After an intended change of the hit path (or a Node.js upgrade), record the reference again:
+// `node bench/guard/record.mjs` (see bench/README.md, "Hit-path guard").
+//
+// Needs PostgreSQL (the first request fills the cache from it) and, for the instruction count,
+// valgrind: without valgrind that part is skipped with a printed reason, except under CI=true
+// where it fails.
+import { beforeAll, expect, it } from 'vitest'
+import { PG_ADMIN_URL, describeWithPostgres } from '../helpers/postgres.js'
+import { compare, formatRows, measure, readReference, valgrindVersion, type Measured } from '../../../../bench/guard/guard.mjs'
+
+const valgrind = valgrindVersion()
+if (valgrind === null && process.env.CI === 'true') {
+  throw new Error('CI=true requires valgrind for the hit-path guard (apt-get install -y valgrind)')
+}
+if (valgrind === null) {
+  console.warn('[sluice tests] SKIPPING the instruction count of the hit-path guard: valgrind is not installed (apt-get install -y valgrind)')
+}
+
+describeWithPostgres('hit-path guard (counts per cache hit, no timings)', () => {
+  let measured: Measured
+  const reference = readReference()
+
+  beforeAll(async () => {
+    measured = await measure({ pgUrl: PG_ADMIN_URL, modes: valgrind === null ? ['calls', 'heap'] : ['instructions', 'calls', 'heap'] })
+  }, 150_000)
+
+  function check(part: Partial<Measured>): void {
+    const result = compare(part, reference)
+    for (const n of result.notes) console.warn(`[hit-path guard] ${n}`)
+    expect(result.problems, `hit-path guard:\n${formatRows(result.rows)}\n`).toEqual([])
+  }
+
+  it('calls per hit of JSON, hashing, buffer, regexp functions and async resources do not grow', () => {
+    check({ calls: measured.calls })
+  })
+
+  it('heap bytes allocated per hit stay within the tolerance', () => {
+    check({ heap: measured.heap })
+  })
+
+  it.skipIf(valgrind === null)('instructions per hit (callgrind) stay within the tolerance', async () => {
+    // Runs repeat within ~1 %, with a rare outlier of up to +4 %: over the limit, measure once more
+    // and judge the lower count (a real regression is in both).
+    let instructions = measured.instructions
+    if (!compare({ instructions }, reference).ok) {
+      const again = await measure({ pgUrl: PG_ADMIN_URL, modes: ['instructions'] })
+      instructions = [...instructions, ...again.instructions].sort((a, b) => (a.instructionsPerHit ?? 0) - (b.instructionsPerHit ?? 0)).slice(0, 1)
+    }
+    check({ instructions })
+  }, 120_000)
+})

@@ -1,8 +1,8 @@
 // The admin listener: Prometheus metrics (and, later, the dashboard). Loopback by default.
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Metrics } from '../observability/metrics.js'
+import { listen } from '../util/listen.js'
 
 export interface Admin {
   port: number
@@ -26,15 +26,9 @@ export async function startAdmin(options: { port: number; host: string }, metric
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  const port = await listen(server, options.port, options.host)
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()

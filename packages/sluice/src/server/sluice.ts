@@ -2,7 +2,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { readFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { KeyRing } from '../accelerate/auth.js'
 import { createHttpDoor, type Tenant } from '../accelerate/http-door.js'
@@ -19,6 +18,7 @@ import { Metrics } from '../observability/metrics.js'
 import { startAdmin } from './admin.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
+import { listen } from '../util/listen.js'
 
 export interface RunningSluice {
   /** Port the HTTP door listens on (useful when configured with port 0). */
@@ -105,14 +105,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     logger.debug({ err: err.message }, 'malformed HTTP request')
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.http.port, config.http.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const httpPort = (server.address() as AddressInfo).port
+  const httpPort = await listen(server, config.http.port, config.http.host)
 
   const admin = config.admin ? await startAdmin(config.admin, metrics, logger) : undefined
 

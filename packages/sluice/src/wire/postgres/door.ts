@@ -2,13 +2,13 @@
 // connections (see session.ts).
 import { createServer, type Server } from 'node:net'
 import { createSecureContext } from 'node:tls'
-import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { QueryCache } from '../../cache/query-cache.js'
 import type { WireCacheSettings } from './cache-policy.js'
 import type { Metrics } from '../../observability/metrics.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
+import { listen } from '../../util/listen.js'
 
 export interface PgDoorOptions {
   port: number
@@ -101,15 +101,9 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     })
   })
   server.on('error', (err) => options.logger.error({ err }, 'wire door listener error'))
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  const port = await listen(server, options.port, options.host)
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     get sessions() {
       return live.size
     },

@@ -335,10 +335,10 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const sent = sentHeaders.get(res)
     const code = sent?.['prisma-error-code']
     const status = code !== undefined ? 'error' : (sent?.['accelerate-cache-status'] ?? 'none')
-    m.requests.inc({ door: 'http', operation: KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code: code === undefined ? '' : String(code) })
+    m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code === undefined ? '' : String(code))
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
-      m.latency.observe({ door: 'http', kind }, (performance.now() - started) / 1000)
+      m.observeLatency('http', kind, (performance.now() - started) / 1000)
     }
   }
 

@@ -76,6 +76,29 @@ export class Metrics {
     poolGauge('sluice_pool_timeouts', 'Waits that ran past pool_timeout (cumulative)', (o) => o.stats().timeouts)
   }
 
+  // Label children, found by property lookups instead of prom-client's per-call label hashing:
+  // the request counter is bumped on every answer, cache hits included.
+  #requestChildren = new Map<string, Map<string, Map<string, { inc(): void }>>>()
+  #latencyChildren = new Map<string, { observe(v: number): void }>()
+
+  countRequest(door: string, operation: string, status: string, code: string): void {
+    const key = `${door}|${operation}`
+    let byStatus = this.#requestChildren.get(key)
+    if (!byStatus) this.#requestChildren.set(key, (byStatus = new Map()))
+    let byCode = byStatus.get(status)
+    if (!byCode) byStatus.set(status, (byCode = new Map()))
+    let child = byCode.get(code)
+    if (!child) byCode.set(code, (child = this.requests.labels({ door, operation, status, code })))
+    child.inc()
+  }
+
+  observeLatency(door: string, kind: string, seconds: number): void {
+    const key = `${door}|${kind}`
+    let child = this.#latencyChildren.get(key)
+    if (!child) this.#latencyChildren.set(key, (child = this.latency.labels({ door, kind })))
+    child.observe(seconds)
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }

@@ -71,7 +71,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       notCached.set(reason, (notCached.get(reason) ?? 0) + 1)
       options.metrics?.notCached.inc({ door: 'pg', reason })
     },
-    answered: (status) => options.metrics?.requests.inc({ door: 'pg', operation: 'statement', status, code: '' }),
+    answered: (status) => options.metrics?.countRequest('pg', 'statement', status, ''),
     parameterStatuses(route) {
       let p = statusCache.get(route)
       if (!p) {

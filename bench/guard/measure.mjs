@@ -127,8 +127,8 @@ const { startSluice, loadConfig } = await import(pathToFileURL(join(dist, 'index
 
 const query = JSON.parse(readFileSync(values.query, 'utf8'))
 const API_KEY = 'guard'
-// pgPort 'off': no Postgres wire door (versions without one ignore the option); env {}: no SLUICE_* from outside
-const config = loadConfig({ origin: values.origin, httpPort: '0', host: '127.0.0.1', apiKeys: [API_KEY], logLevel: 'silent', region: 'GUARD', pgPort: 'off' }, {})
+// pgPort/adminPort 'off': no wire door, no admin listener (versions without them ignore the options); env {}: no SLUICE_* from outside
+const config = loadConfig({ origin: values.origin, httpPort: '0', host: '127.0.0.1', apiKeys: [API_KEY], logLevel: 'silent', region: 'GUARD', pgPort: 'off', adminPort: 'off' }, {})
 const sluice = await startSluice(config)
 
 const body = bufFrom(query.body, 'utf8')

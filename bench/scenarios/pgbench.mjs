@@ -523,6 +523,17 @@ export async function run(options = {}) {
       blocks,
       retries: { noiseThreshold: o.noiseThreshold, maxRetries: o.maxRetries, retrySeconds: round(retrySeconds, 1), discardedBlocks: discarded },
     }
+    for (const t of ['sluice-off', 'sluice-auto', 'pgbouncer']) {
+      const pid = pids[t]
+      if (!pid) continue
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+        const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1])
+        result.notes.push(`${t} process memory at the end: RSS ${Math.round(kb('VmRSS') / 1024)} MB (peak ${Math.round(kb('VmHWM') / 1024)} MB)`)
+      } catch {
+        // gone
+      }
+    }
     // anything Sluice wrote on stderr (it runs with --log-level silent: should be nothing)
     for (const t of ['sluice-off', 'sluice-auto']) if (servers[t]?.stderr?.trim()) result.notes.push(`${t} stderr: ${servers[t].stderr.trim().slice(0, 500)}`)
     return result

@@ -34,6 +34,7 @@ describeWithPostgres('hit-path guard (counts per cache hit, no timings)', () => 
 
   function check(part: Partial<Measured>): void {
     const result = compare(part, reference)
+    console.log(`[hit-path guard]\n${formatRows(result.rows)}`)
     for (const n of result.notes) console.warn(`[hit-path guard] ${n}`)
     expect(result.problems, `hit-path guard:\n${formatRows(result.rows)}\n`).toEqual([])
   }
@@ -51,6 +52,7 @@ describeWithPostgres('hit-path guard (counts per cache hit, no timings)', () => 
     // and judge the lower count (a real regression is in both).
     let instructions = measured.instructions
     if (!compare({ instructions }, reference).ok) {
+      console.warn(`[hit-path guard] ${Math.round(instructions[0]?.instructionsPerHit ?? 0)} instructions/hit is over the limit: measuring once more`)
       const again = await measure({ pgUrl: PG_ADMIN_URL, modes: ['instructions'] })
       instructions = [...instructions, ...again.instructions].sort((a, b) => (a.instructionsPerHit ?? 0) - (b.instructionsPerHit ?? 0)).slice(0, 1)
     }

@@ -17,9 +17,9 @@ export async function startSluiceProcess({ repoRoot, origin, apiKey = 'bench', c
     args.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-interval', String(cpuProfInterval))
   }
   args.push(main, 'start', '--origin', origin, '--http-port', '0', '--pg-port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--api-key', apiKey, '--log-level', 'silent', ...extraArgs)
-  // SLUICE_PG_PORT=off: the HTTP scenarios need no Postgres wire door, and its default port (6433)
-  // may be taken by a test running on the same machine (versions without a wire door ignore it).
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', SLUICE_PG_PORT: 'off' } })
+  // --pg-port 0 / --admin-port 0: the wire door and the admin (metrics) listener on free ports, since
+  // their default ports may be taken by a test running on the same machine.
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } })
   let stdout = ''
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))

@@ -68,8 +68,8 @@ const reExec = RegExp.prototype.exec
 // ---- a deterministic clock: Date.now() and performance.now() advance by 10 µs per call from the
 // real start time. Whatever Sluice derives from them (cache ages, latency histograms of its
 // metrics) is then the same in every run; with the real clock, values that depend on how fast
-// the machine (or valgrind) ran change which branches run and when V8 optimizes what, and
-// instruction counts drifted by ~10 %. Node's timers use libuv's clock and are unaffected.
+// the machine (or valgrind) ran would change which branches run and when V8 optimizes what.
+// Node's timers use libuv's clock and are unaffected.
 {
   const realPerfNow = performance.now.bind(performance)
   let perfT = realPerfNow()

@@ -166,6 +166,28 @@ function runPgbench({ port, user, database, args, clients, threads, seconds, log
   })
 }
 
+/** Sluice's Prometheus /metrics (admin port), as { name → summed value } for the cache figures. */
+async function scrapeMetrics(adminPort) {
+  if (!adminPort) return undefined
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text()
+    const out = {}
+    for (const line of text.split('\n')) {
+      const m = /^(sluice_cache_[a-z_]+|sluice_requests_total)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line)
+      if (!m) continue
+      let key = m[1]
+      if (key === 'sluice_requests_total') {
+        if (!/door="pg"/.test(m[2] ?? '')) continue
+        key = `pg_${/status="([^"]*)"/.exec(m[2])?.[1] ?? 'none'}`
+      }
+      out[key] = (out[key] ?? 0) + Number(m[3])
+    }
+    return out
+  } catch {
+    return undefined
+  }
+}
+
 async function adminQuery(url, sql, params) {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
@@ -243,6 +265,7 @@ export async function run(options = {}) {
     // 1. targets
     const ports = { direct: pgPort }
     const pids = {}
+    const adminPorts = {}
     const commands = {}
     if (o.targets.includes('pgbouncer')) {
       const pb = ensurePgbouncer(L)
@@ -269,6 +292,7 @@ export async function run(options = {}) {
       if (!m) throw new Error(`${t}: no wire door in the banner:\n${s.banner}`)
       ports[t] = Number(m[1])
       pids[t] = s.pid
+      adminPorts[t] = Number(/metrics: http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(s.banner)?.[1]) || undefined
       commands[t] = `node packages/sluice/dist/cli/main.js start --origin "${origin}" --http-port 0 --pg-port 0 --host 127.0.0.1 --api-key bench --log-level silent${extra.length ? ' ' + extra.join(' ') : ''}`
       L(`${t}: Sluice ${versions.sluice} wire door on port ${ports[t]} (pid ${s.pid})`)
     }
@@ -314,6 +338,7 @@ export async function run(options = {}) {
       const logDir = join(tmp, `log-${blocks.length}-${discarded.length}-${target}`)
       mkdirSync(logDir)
       const bytesBefore = pids[target] && target.startsWith('sluice') ? tcpBytesTo(pids[target], pgPort) : undefined
+      const metricsBefore = await scrapeMetrics(adminPorts[target])
       const sampler = startBackendSampler(monitor, o.database)
       await sampler.ready
       const pmBefore = postmasterChildrenSeconds(postmasterPid)
@@ -323,6 +348,11 @@ export async function run(options = {}) {
       const pgCpu = await sampler.stop()
       const pmAfter = postmasterChildrenSeconds(postmasterPid)
       const bytesAfter = bytesBefore ? tcpBytesTo(pids[target], pgPort) : undefined
+      const metricsAfter = metricsBefore ? await scrapeMetrics(adminPorts[target]) : undefined
+      const d = (k) => (metricsAfter?.[k] ?? 0) - (metricsBefore?.[k] ?? 0)
+      // statements the wire door answered, by cache status (sluice_requests_total{door="pg"})
+      const answeredFromCache = metricsAfter ? d('pg_ttl') + d('pg_swr') : undefined
+      const answeredMisses = metricsAfter ? d('pg_miss') : undefined
       const lat = readLatencies(listFiles(logDir, 'pgbench_log'))
       rmSync(logDir, { recursive: true, force: true })
       const xacts = r.transactions ?? 0
@@ -363,6 +393,8 @@ export async function run(options = {}) {
         pgbenchCpuUsPerXact: per(cpu.children),
         postgresCpuUsPerXact: postgresSeconds === undefined ? null : per(postgresSeconds),
         upstreamBytesPerXact: bytesAfter && bytesBefore ? per(tcpBytesDelta(bytesBefore, bytesAfter).received / 1e6) : null,
+        cacheHits: answeredFromCache,
+        cacheMisses: answeredMisses,
         upstreamConnections: bytesAfter && bytesBefore ? (({ opened, closed, connections }) => ({ opened, closed, atEnd: connections }))(tcpBytesDelta(bytesBefore, bytesAfter)) : null,
         otherCpuShare: round(other / (cpu.wallSeconds * cpu.cores), 3),
         command: r.command,
@@ -470,6 +502,8 @@ export async function run(options = {}) {
             pgbenchCpuUsPerXact: xacts ? round((sum('pgbench') / xacts) * 1e6, 1) : null,
             postgresCpuUsPerXact: !xacts || okBlocks.some((b) => b.cpuSeconds.postgres === null) ? null : round((sum('postgres') / xacts) * 1e6, 1),
             upstreamBytesPerXact: target.startsWith('sluice') && okBlocks.length ? round(okBlocks.reduce((a, b) => a + (b.upstreamBytesPerXact ?? 0) * b.transactions, 0) / xacts, 1) : null,
+            cacheHits: okBlocks.some((b) => b.cacheHits !== undefined) ? okBlocks.reduce((a, b) => a + (b.cacheHits ?? 0), 0) : undefined,
+            cacheMisses: okBlocks.some((b) => b.cacheMisses !== undefined) ? okBlocks.reduce((a, b) => a + (b.cacheMisses ?? 0), 0) : undefined,
             otherCpuShare: okBlocks.length ? round(sum('other') / okBlocks.reduce((a, b) => a + b.cpuSeconds.wall * machine.logicalCpus, 0), 3) : null,
           })
         }
@@ -478,6 +512,10 @@ export async function run(options = {}) {
           if (r.tps == null) continue
           if (by.direct?.tps) r.vsDirect = round(r.tps / by.direct.tps, 3)
           if (by.pgbouncer?.tps) r.vsPgbouncer = round(r.tps / by.pgbouncer.tps, 3)
+          if (r.target === 'sluice-auto' && r.cacheHits !== undefined && r.cacheHits + r.cacheMisses > 0) {
+            r.vsCacheOff = by['sluice-off']?.tps ? round(r.tps / by['sluice-off'].tps, 3) : undefined
+            r.hitShare = round(r.cacheHits / (r.cacheHits + r.cacheMisses), 4) // exact, from Sluice's /metrics
+          }
           if (r.target === 'sluice-auto' && by['sluice-off']?.upstreamBytesPerXact && r.upstreamBytesPerXact !== null) {
             r.vsCacheOff = by['sluice-off'].tps ? round(r.tps / by['sluice-off'].tps, 3) : undefined
             // share of transactions that never reached Postgres, from the bytes Postgres sent to Sluice
@@ -522,6 +560,15 @@ export async function run(options = {}) {
       goals: evaluateGoals(summary, o),
       blocks,
       retries: { noiseThreshold: o.noiseThreshold, maxRetries: o.maxRetries, retrySeconds: round(retrySeconds, 1), discardedBlocks: discarded },
+    }
+    for (const t of ['sluice-off', 'sluice-auto']) {
+      const m = await scrapeMetrics(adminPorts[t])
+      if (!m) continue
+      result.cacheAtEnd ??= {}
+      result.cacheAtEnd[t] = m
+      if (m.sluice_cache_entries) {
+        result.notes.push(`${t} cache at the end (/metrics): ${fmt(m.sluice_cache_entries)} entries, ${fmt(m.sluice_cache_bytes / 2 ** 20, 1)} MB counted against --cache-max-size ${fmt(m.sluice_cache_max_bytes / 2 ** 20)} MB, ${fmt(m.sluice_cache_evictions)} evictions`)
+      }
     }
     for (const t of ['sluice-off', 'sluice-auto', 'pgbouncer']) {
       const pid = pids[t]
@@ -590,7 +637,7 @@ export function renderMarkdown(result) {
   lines.push('')
   lines.push('Columns: tps = mean over repetitions; ×PgB / ×direct = tps ratios within the same cell; proxy CPU = the PgBouncer or Sluice process (utime+stime from `/proc/<pid>/stat`) per transaction; ' +
     'pgbench and Postgres CPU likewise (Postgres = backends of the database, sampled every 100 ms; under `-C`, where backends live a few ms, the live backends plus the exited children of the postmaster, which includes backends of other databases); upstream B/xact = bytes Postgres sent to Sluice per transaction (`ss -ti`), ' +
-    'from which "hits" = 1 − auto/off estimates the share of transactions answered from the cache; other = CPU of unrelated processes (⚠ above 5%).')
+    'hits = share of the statements of sluice-auto answered from its cache (\`sluice_requests_total{door="pg"}\` from its /metrics; "≈" = estimated as 1 − upstream bytes auto/off when no metrics); other = CPU of unrelated processes (⚠ above 5%).')
   lines.push('')
   if (result.notes.length) {
     for (const n of result.notes) lines.push(`* ${n}`)
@@ -628,7 +675,7 @@ export function renderMarkdown(result) {
       lines.push(
         `| ${r.clients} | ${TARGET_LABELS[r.target]} | **${fmt(r.tps)}** (${r.tpsRuns.map((v) => fmt(v)).join(' / ')})${errs} | ${ratio(r.vsPgbouncer)} | ${ratio(r.vsDirect)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ` +
           `${storm ? `${ms(r.connectionTimeMs)} | ` : ''}${fmt(r.proxyCpuUsPerXact, 1)} | ${fmt(r.pgbenchCpuUsPerXact, 1)} | ${fmt(r.postgresCpuUsPerXact, 1)} | ${fmt(r.upstreamBytesPerXact, 1)} | ` +
-          `${r.estimatedHitShare != null ? `${(r.estimatedHitShare * 100).toFixed(1)}%` : '–'} | ${r.otherCpuShare != null ? `${(r.otherCpuShare * 100).toFixed(0)}%${r.otherCpuShare > 0.05 ? ' ⚠' : ''}` : '–'} |`,
+          `${r.hitShare != null ? `${(r.hitShare * 100).toFixed(1)}%` : r.estimatedHitShare != null ? `≈${(r.estimatedHitShare * 100).toFixed(1)}%` : '–'} | ${r.otherCpuShare != null ? `${(r.otherCpuShare * 100).toFixed(0)}%${r.otherCpuShare > 0.05 ? ' ⚠' : ''}` : '–'} |`,
       )
     }
   }

@@ -10,6 +10,10 @@ export interface MeasureResult {
   node: string
   instructions?: number
   instructionsPerHit?: number
+  /** Instructions per request of the bare node:http floor measured in the same process. */
+  floorInstructionsPerHit?: number
+  /** instructionsPerHit ÷ floorInstructionsPerHit: the gated measure. */
+  instructionsVsFloor?: number
   heapBytesPerHit?: number
   gcs?: number
   callsPerHit?: Record<string, number>
@@ -32,6 +36,8 @@ export interface Reference {
   workload: { hits: number; warmup: number; settle: number; [k: string]: unknown }
   tolerance: Partial<Tolerance>
   instructionsPerHit?: { value: number; runs: number[]; spread: number }
+  floorInstructionsPerHit?: { value: number; runs: number[]; spread: number }
+  instructionsVsFloor?: { value: number; runs: number[]; spread: number }
   heapBytesPerHit?: { value: number; runs: number[]; spread: number }
   callsPerHit?: { value: Record<string, number>; runs: Record<string, number>[] }
   [k: string]: unknown

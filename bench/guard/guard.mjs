@@ -125,7 +125,7 @@ export async function prepareDatabase(pgUrl) {
  * Runs a measuring process and resolves to its GUARD_JSON. `onReady(pid)` is awaited when the
  * process prints GUARD_READY (it then waits for `goFile` to exist before its measured phase).
  */
-function run(cmd, args, { timeoutMs = 180_000, onReady, goFile } = {}) {
+function run(cmd, args, { timeoutMs = 400_000, onReady, goFile } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
     let out = ''
@@ -177,13 +177,26 @@ export async function measureOnce({ origin, mode, hits = WORKLOAD.hits, warmup =
           ),
         ),
     })
-    // The marker dump is part 1 (callgrind.out.1); the file without suffix is the rest of the run.
-    const part = readdirSync(dir).find((f) => f === 'callgrind.out.1')
-    if (!part) throw new Error(`callgrind wrote no dump at the end marker (files: ${readdirSync(dir).join(', ')}); is ${process.execPath} stripped of uv_* symbols?`)
-    const text = readFileSync(join(dir, part), 'utf8')
-    const totals = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text)
-    if (!totals) throw new Error('no totals in the callgrind dump')
-    return { ...r, instructions: Number(totals[1]), instructionsPerHit: Number(totals[1]) / hits }
+    // Marker dumps: part 1 (callgrind.out.1) is the floor (bare node:http, same request and
+    // answer), part 2 Sluice's hits; the file without suffix is the rest of the run.
+    const totalOf = (name) => {
+      if (!readdirSync(dir).includes(name)) {
+        throw new Error(`callgrind wrote no ${name} at the markers (files: ${readdirSync(dir).join(', ')}); is ${process.execPath} stripped of uv_* symbols?`)
+      }
+      const text = readFileSync(join(dir, name), 'utf8')
+      const totals = /^totals:\s+(\d+)/m.exec(text) ?? /^summary:\s+(\d+)/m.exec(text)
+      if (!totals) throw new Error(`no totals in the callgrind dump ${name}`)
+      return Number(totals[1])
+    }
+    const floor = totalOf('callgrind.out.1')
+    const instructions = totalOf('callgrind.out.2')
+    return {
+      ...r,
+      instructions,
+      instructionsPerHit: instructions / hits,
+      floorInstructionsPerHit: floor / r.floorHits,
+      instructionsVsFloor: instructions / hits / (floor / r.floorHits),
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -232,6 +245,10 @@ export function buildReference(runs, tolerance = DEFAULT_TOLERANCE) {
   if (runs.instructions.length) {
     const v = runs.instructions.map((r) => r.instructionsPerHit)
     ref.instructionsPerHit = { value: Math.round(median(v)), runs: v.map((x) => Math.round(x)), spread: round(spread(v), 5) }
+    const f = runs.instructions.map((r) => r.floorInstructionsPerHit)
+    ref.floorInstructionsPerHit = { value: Math.round(median(f)), runs: f.map((x) => Math.round(x)), spread: round(spread(f), 5) }
+    const q = runs.instructions.map((r) => r.instructionsVsFloor)
+    ref.instructionsVsFloor = { value: round(median(q), 4), runs: q.map((x) => round(x, 4)), spread: round(spread(q), 5) }
   }
   if (runs.heap.length) {
     const v = runs.heap.map((r) => r.heapBytesPerHit)
@@ -270,15 +287,20 @@ export function compare(measured, reference) {
     if (!ok) problems.push(`${name}: ${fmt(value)} ${unit} vs reference ${fmt(ref)} (${pctStr(change)}, limit +${(limit * 100).toFixed(0)}%)`)
     else if (change < -limit) notes.push(`${name} improved ${pctStr(change)} (${fmt(value)} vs ${fmt(ref)}): record the reference again (node bench/guard/record.mjs) so the guard keeps the gain`)
   }
-  if (measured.instructions?.length && reference.instructionsPerHit) {
+  if (measured.instructions?.length && reference.instructionsVsFloor) {
+    // The gate: Sluice's instructions per hit relative to the floor measured in the same process
+    // (bare node:http answering the same bytes). Absolute counts move with the CPU model (glibc and
+    // V8 choose code by CPU features; the same build counted twice as many on another machine),
+    // the ratio does not; the absolute counts are shown for information.
+    relative('instructions per hit ÷ floor', median(measured.instructions.map((r) => r.instructionsVsFloor)), reference.instructionsVsFloor.value, tol.instructionsPerHit, '×')
+    const info = (name, value, ref) => rows.push({ measure: name, reference: ref, measured: value, change: value / ref - 1, limit: 'info', ok: true })
+    info('instructionsPerHit (absolute)', median(measured.instructions.map((r) => r.instructionsPerHit)), reference.instructionsPerHit.value)
+    info('floor instructions per request', median(measured.instructions.map((r) => r.floorInstructionsPerHit)), reference.floorInstructionsPerHit.value)
     if (reference.environment?.node !== env.node || reference.environment?.valgrind !== env.valgrind) {
-      problems.push(
-        `instructionsPerHit: the reference was recorded with Node ${reference.environment?.node} / ${reference.environment?.valgrind}, this is Node ${env.node} / ${env.valgrind}; ` +
-          'instruction counts depend on the binaries: record the reference again on this machine kind (node bench/guard/record.mjs)',
-      )
-    } else {
-      relative('instructionsPerHit', median(measured.instructions.map((r) => r.instructionsPerHit)), reference.instructionsPerHit.value, tol.instructionsPerHit, 'instructions')
+      notes.push(`the reference was recorded with Node ${reference.environment?.node} / ${reference.environment?.valgrind}, this is Node ${env.node} / ${env.valgrind}: record it again when convenient (node bench/guard/record.mjs)`)
     }
+  } else if (measured.instructions?.length) {
+    problems.push('the reference has no instructionsVsFloor: record it again (node bench/guard/record.mjs)')
   }
   if (measured.heap?.length && reference.heapBytesPerHit) {
     relative('heapBytesPerHit', median(measured.heap.map((r) => r.heapBytesPerHit)), reference.heapBytesPerHit.value, tol.heapBytesPerHit, 'bytes')

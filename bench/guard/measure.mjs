@@ -31,6 +31,7 @@ import { existsSync, readFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import http from 'node:http'
 import net from 'node:net'
 import v8 from 'node:v8'
 
@@ -143,13 +144,22 @@ const head =
 const request = bufConcat([bufFrom(head, 'latin1'), body])
 
 // A minimal HTTP/1.1 client: one request at a time, answers framed by content-length.
-const socket = net.connect(sluice.httpPort, '127.0.0.1')
-socket.setNoDelay(true)
-await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
 let pending = []
 let pendingBytes = 0
 let onAnswer
-socket.on('data', (chunk) => {
+async function connect(port) {
+  const s = net.connect(port, '127.0.0.1')
+  s.setNoDelay(true)
+  await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject))
+  s.on('data', onData)
+  s.on('error', (err) => {
+    console.error(err)
+    process.exit(1)
+  })
+  return s
+}
+const socket = await connect(sluice.httpPort)
+function onData(chunk) {
   pending.push(chunk)
   pendingBytes += chunk.length
   const buf = pending.length === 1 ? pending[0] : bufConcat(pending, pendingBytes)
@@ -167,8 +177,8 @@ socket.on('data', (chunk) => {
   pendingBytes = 0
   const cb = onAnswer
   onAnswer = undefined
-  cb(headText, buf.length)
-})
+  cb(headText, buf.length, buf)
+}
 /** End offset of a chunked body starting at `pos`, or -1 while incomplete. */
 function chunkedEnd(buf, pos) {
   for (;;) {
@@ -181,20 +191,15 @@ function chunkedEnd(buf, pos) {
     if (pos > buf.length) return -1
   }
 }
-socket.on('error', (err) => {
-  console.error(err)
-  process.exit(1)
-})
-
 function once() {
   return new Promise((resolve) => {
-    onAnswer = (h, size) => resolve({ head: h, size })
+    onAnswer = (h, size, buf) => resolve({ head: h, size, buf })
     socket.write(request)
   })
 }
 
 /** `n` requests back to back; every answer must be a fresh cache hit. Resolves to bytes received. */
-function hits(n) {
+function hits(n, socket = sluiceSocket, request = sluiceRequest) {
   return new Promise((resolve, reject) => {
     let left = n
     let bytes = 0
@@ -211,10 +216,42 @@ function hits(n) {
   })
 }
 
+const sluiceSocket = socket
+const sluiceRequest = request
 const first = await once()
 if (!first.head.startsWith('HTTP/1.1 200') || !first.head.includes('\r\naccelerate-cache-status: miss')) {
   throw new Error(`the first request should be a cache miss answered 200, got:\n${first.head}`)
 }
+
+// The floor: a bare node:http server in this process that reads the same request and answers the
+// same bytes with the same headers, driven by the same client. Its instructions per request are
+// measured in the same run, so the guard can judge Sluice's hit relative to what node:http and the
+// machine cost (instruction counts of the same binary differ between CPU models: glibc and V8
+// pick code paths by CPU features).
+const floorHeaders = {}
+for (const line of first.head.split('\r\n').slice(1)) {
+  const i = line.indexOf(': ')
+  const name = line.slice(0, i).toLowerCase()
+  if (['content-type', 'cf-ray', 'last-modified', 'accelerate-signature'].includes(name)) floorHeaders[name] = line.slice(i + 2)
+}
+floorHeaders['accelerate-cache-status'] = 'ttl'
+const floorPayload = first.buf.subarray(first.buf.indexOf('\r\n\r\n') + 4)
+const floorServer = http.createServer((req, res) => {
+  const chunks = []
+  req.on('data', (c) => chunks.push(c))
+  req.on('end', () => {
+    res.writeHead(200, floorHeaders)
+    res.end(floorPayload)
+  })
+})
+await new Promise((resolve) => floorServer.listen(0, '127.0.0.1', resolve))
+const floorSocket = await connect(floorServer.address().port)
+// The floor's code is node:http's alone and steadies sooner than Sluice's; fewer requests keep the
+// run short under callgrind (per-request counts are what is compared).
+const FLOOR_HITS = Math.max(1, Math.round(HITS / 2))
+const FLOOR_WARMUP = Math.max(1, Math.round(WARMUP / 3))
+
+await hits(FLOOR_WARMUP, floorSocket)
 await hits(WARMUP)
 // No full GC here: a mark-compact makes V8 throw away and redo ~50 optimized functions of the
 // hit path, which then recompile inside the measured phase (TurboFan work that dwarfs the hits).
@@ -232,12 +269,16 @@ if (values['wait-for']) {
   }
   // Settle again before measuring: valgrind re-translates the hot path with instrumentation, and
   // V8 re-optimizes the few functions that the pause deoptimized.
+  await hits(SETTLE, floorSocket)
   await hits(SETTLE)
   // empty the young generation: the measured phase starts from the same GC state every time (a full
   // GC would take seconds under callgrind)
   globalThis.gc?.({ type: 'minor' })
 }
 
+void process.ppid // callgrind --zero-before=uv_os_getppid
+await hits(FLOOR_HITS, floorSocket)
+process.memoryUsage.rss() // callgrind --dump-before=uv_resident_set_memory: part 1, the floor
 let gcProfiler
 let heapBefore
 if (mode === 'heap') {
@@ -246,11 +287,11 @@ if (mode === 'heap') {
   gcProfiler.start()
 }
 if (mode === 'calls') counting = true
-void process.ppid // callgrind --zero-before=uv_os_getppid
+void process.ppid
 const bytes = await hits(HITS)
-process.memoryUsage.rss() // callgrind --dump-before=uv_resident_set_memory
+process.memoryUsage.rss() // part 2: Sluice's hits
 counting = false
-const out = { mode, hits: HITS, warmup: WARMUP, settle: SETTLE, waitLoops, responseBytes: bytes / HITS, requestBytes: request.length, node: process.version }
+const out = { mode, hits: HITS, floorHits: FLOOR_HITS, warmup: WARMUP, settle: SETTLE, waitLoops, responseBytes: bytes / HITS, requestBytes: request.length, node: process.version }
 if (mode === 'heap') {
   const heapAfter = v8.getHeapStatistics().used_heap_size
   const profile = gcProfiler.stop()
@@ -265,5 +306,7 @@ if (mode === 'calls') {
   )
 }
 socket.destroy()
+floorSocket.destroy()
+floorServer.close()
 await sluice.close(1000)
 process.stdout.write(`GUARD_JSON ${JSON.stringify(out)}\n`)

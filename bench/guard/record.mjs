@@ -23,5 +23,6 @@ const out = values.out ?? REFERENCE_PATH
 writeFileSync(out, `${JSON.stringify(ref, null, 2)}\n`)
 console.error(
   `wrote ${relative(process.cwd(), out)}: ${ref.instructionsPerHit.value.toLocaleString('en-US')} instructions/hit (spread ${(ref.instructionsPerHit.spread * 100).toFixed(2)}%), ` +
+    `${ref.instructionsVsFloor.value}× the bare node:http floor (spread ${(ref.instructionsVsFloor.spread * 100).toFixed(2)}%), ` +
     `${ref.heapBytesPerHit.value.toLocaleString('en-US')} heap bytes/hit (spread ${(ref.heapBytesPerHit.spread * 100).toFixed(2)}%)`,
 )

@@ -56,6 +56,15 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 const KNOWN_OPERATIONS = new Set(['query', 'connection-info', 'invalidate', 'health', 'transaction_start', 'transaction_query', 'transaction_commit', 'transaction_rollback'])
 const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
+/** What the door knows about one request while answering it (for metrics and error answers). */
+interface RequestContext {
+  requestId: string
+  started: number
+  path: string
+  /** The answer's headers once routed (the cache status is read from them). */
+  headers: Record<string, string> | undefined
+}
+
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const { keys, engines, cache, limits, logger } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
@@ -95,11 +104,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     return parsed.data
   }
 
-  // Headers handed to writeHead are not readable back from the response: keep them for metrics.
-  const sentHeaders = new WeakMap<ServerResponse, Record<string, string>>()
-
   function send(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {
-    sentHeaders.set(res, headers)
     res.writeHead(status, headers)
     res.end(payload)
   }
@@ -116,7 +121,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   function sendPayload(res: ServerResponse, payload: Buffer, headers: Record<string, string>): void {
-    sentHeaders.set(res, headers)
     res.writeHead(200, headers)
     res.end(payload)
   }
@@ -132,7 +136,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * Runs a read for the cache and encodes it. The epoch snapshot is taken before the query runs,
    * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
    */
-  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: CachePolicy): Promise<Produced> {
+  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: Readonly<CachePolicy>): Promise<Produced> {
     const startedSeq = await cache.snapshot()
     const producedAt = Date.now()
     const statements: string[] = []
@@ -150,16 +154,20 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>): Promise<void> {
+    // (policy objects are shared between requests: see cachePolicyFrom)
     const raw = await readBody(req, limits.maxRequestSize)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
-    const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
-    if (policy !== null && tenant.consistency === 'strict') policy.strict = true
+    let policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
+    if (policy !== null && tenant.consistency === 'strict') policy = { ...policy, strict: true }
     let key: string | undefined
     if (policy !== null) {
       // The hot path: one string key from the raw body, one map lookup, the stored bytes out.
       // Identical bodies are identical queries; the body is parsed only on a miss.
       key = `${tenant.name}\u0000${tenant.origin.id}\u0000${line}\u0000${tagsHeader ?? ''}\u0000${raw.toString('latin1')}`
-      const hit = await cache.get(key, policy)
+      // A local hit is answered without a trip through the microtask queue; only the shared
+      // tier (or a strict policy) needs the asynchronous lookup.
+      let hit = cache.getLocal(key, policy)
+      if (hit === null) hit = await cache.get(key, policy)
       if (hit !== undefined) {
         if (hit.state === 'stale') {
           const k = key
@@ -215,12 +223,14 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     sendPayload(res, encode(data), headers)
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
+    ctx.path = path
     const method = req.method ?? 'GET'
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': `${requestId}-${options.region}` }
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': `${ctx.requestId}-${options.region}` }
+    ctx.headers = headers
     // Limits come only from Sluice's configuration. The internal limit headers a Query Plan
     // Executor would honour (x-query-timeout, x-max-transaction-timeout, x-max-response-size)
     // are never read, so a client cannot raise its own limits.
@@ -325,46 +335,53 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     throw new HttpError(404, 'P6000', `Unknown route: ${method} ${path}`)
   }
 
-  function observe(req: IncomingMessage, res: ServerResponse, started: number): void {
+  // Metrics are taken when the answer has been handed to node:http (not on the socket's 'close',
+  // which would cost a listener per request on the hit path).
+  function observe(ctx: RequestContext, errorCode: string | undefined): void {
     const m = options.metrics
     if (!m) return
-    const url = req.url ?? '/'
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
+    const path = ctx.path
     const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
-    const sent = sentHeaders.get(res)
-    const code = sent?.['prisma-error-code']
-    const status = code !== undefined ? 'error' : (sent?.['accelerate-cache-status'] ?? 'none')
-    m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code === undefined ? '' : String(code))
+    const status = errorCode !== undefined ? 'error' : (ctx.headers?.['accelerate-cache-status'] ?? 'none')
+    m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, errorCode ?? '')
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
-      m.observeLatency('http', kind, (performance.now() - started) / 1000)
+      m.observeLatency('http', kind, (performance.now() - ctx.started) / 1000)
     }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const requestId = `${idPrefix}${(counter++).toString(16).padStart(6, '0')}`
-    const started = performance.now()
+    const ctx: RequestContext = {
+      requestId: `${idPrefix}${(counter++).toString(16).padStart(6, '0')}`,
+      started: performance.now(),
+      path: '/',
+      headers: undefined,
+    }
     inFlight++
-    res.once('close', () => {
-      inFlight--
-      observe(req, res, started)
-    })
-    route(req, res, requestId).catch((err: unknown) => {
-      const answer = toErrorAnswer(err, requestId)
-      if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')
-      else logger.debug({ requestId, code: answer.body.code, message: answer.body.message }, 'request refused')
-      if (res.headersSent) {
-        res.destroy()
-        return
-      }
-      send(res, answer.status, JSON.stringify(answer.body), {
-        ...JSON_HEADERS,
-        'cf-ray': `${requestId}-${options.region}`,
-        'prisma-error-code': answer.body.code,
-        ...answer.headers,
-      })
-    })
+    route(req, res, ctx).then(
+      () => {
+        inFlight--
+        observe(ctx, undefined)
+      },
+      (err: unknown) => {
+        inFlight--
+        const requestId = ctx.requestId
+        const answer = toErrorAnswer(err, requestId)
+        if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')
+        else logger.debug({ requestId, code: answer.body.code, message: answer.body.message }, 'request refused')
+        observe(ctx, answer.body.code)
+        if (res.headersSent) {
+          res.destroy()
+          return
+        }
+        send(res, answer.status, JSON.stringify(answer.body), {
+          ...JSON_HEADERS,
+          'cf-ray': `${requestId}-${options.region}`,
+          'prisma-error-code': answer.body.code,
+          ...answer.headers,
+        })
+      },
+    )
   }
 
   return {

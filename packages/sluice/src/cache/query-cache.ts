@@ -191,6 +191,26 @@ export class QueryCache {
     }
   }
 
+  /**
+   * The synchronous part of `get`: answers from the local cache when that alone decides (no
+   * shared tier, or a local hit under an eventual policy); null means "ask `get`".
+   */
+  getLocal(key: string, policy: CachePolicy, now = Date.now()): Lookup | null {
+    const shared = this.#shared
+    if (shared === undefined) return this.lookup(key, policy, now)
+    if (policy.strict || !shared.healthy) return null
+    // Only a servable local entry is answered here (counted as get would); anything else is left
+    // to get(), which counts it once.
+    const entry = this.#lru.peek(key)
+    if (entry === undefined || !this.#epochs.areFresh(entry.fields, entry.filledSeq)) return null
+    const state = this.#state(entry, policy, now)
+    if (state === undefined) return null
+    this.#lru.get(key) // recency
+    if (state === 'fresh') this.#stats.hitsFresh++
+    else this.#stats.hitsStale++
+    return { entry, state }
+  }
+
   async #lookupShared(shared: RedisTier, key: string, policy: CachePolicy, now: number, count = true): Promise<Lookup> {
     const e = await shared.getEntry(key)
     if (e === undefined) return undefined

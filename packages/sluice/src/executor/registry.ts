@@ -57,6 +57,18 @@ const loaded = new Map<string, Promise<EngineModules>>()
  */
 export function resolveClientLine(clientVersion: string | undefined): string | undefined {
   if (clientVersion === undefined || clientVersion === '' || clientVersion === '0.0.0') return ENTRIES[0]!.line
+  // Every request names its client version; clients send a handful of them.
+  const known = resolved.get(clientVersion)
+  if (known !== undefined) return known ?? undefined
+  const line = resolveUncached(clientVersion)
+  if (resolved.size >= 256) resolved.clear()
+  resolved.set(clientVersion, line ?? null)
+  return line
+}
+
+const resolved = new Map<string, string | null>()
+
+function resolveUncached(clientVersion: string): string | undefined {
   const m = /^(\d+)\.(\d+)\./.exec(clientVersion)
   if (!m) return undefined
   const line = `${m[1]}.${m[2]}`

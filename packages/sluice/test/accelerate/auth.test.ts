@@ -15,6 +15,19 @@ describe('KeyRing', () => {
     expect(ring.lookup('')).toBeUndefined()
     expect(() => ring.add(Buffer.alloc(3), 'C')).toThrow()
   })
+  it('keeps answering proven keys (from its memo) and refusing unknown ones', () => {
+    const ring = new KeyRing<string>()
+    ring.add(hashApiKey('alpha'), 'A')
+    expect(ring.lookup('alpha')).toBe('A') // proven: enters the memo
+    expect(ring.lookup('nope')).toBeUndefined()
+    for (let i = 0; i < 3; i++) {
+      expect(ring.lookup('alpha')).toBe('A')
+      expect(ring.lookup('nope')).toBeUndefined()
+    }
+    ring.add(hashApiKey('beta'), 'B') // adding a key empties the memo: nothing stale survives a change
+    expect(ring.lookup('alpha')).toBe('A')
+    expect(ring.lookup('beta')).toBe('B')
+  })
   it('parses bearer tokens', () => {
     expect(bearerToken('Bearer abc')).toBe('abc')
     expect(bearerToken('bearer abc ')).toBe('abc')

@@ -400,7 +400,8 @@ export class Session {
   async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer): Promise<void> {
     const route = this.#route!
     const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
-    const hit = await this.#ctx.cache.get(key, policy)
+    let hit = this.#ctx.cache.getLocal(key, policy)
+    if (hit === null) hit = await this.#ctx.cache.get(key, policy)
     if (hit !== undefined) {
       if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
       this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
@@ -513,22 +514,22 @@ export class Session {
       this.#statements.set(stmt, { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) })
     } else if (parse) this.#unnamedQuery = sql
     const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
-    // What the server is sent to fill the entry: the same execution on the unnamed statement.
-    const request = Buffer.concat([
-      message('P', '', sql, parseRest),
-      message('B', '', '', bindRest),
-      ...(describe ? [describe.bytes] : []),
-      execute.bytes,
-      batch[batch.length - 1]!.bytes,
-    ])
+    // What the server is sent to fill the entry: the same execution on the unnamed statement
+    // (built only when the cache misses).
+    const produce = () =>
+      this.#produce(
+        sql,
+        policy,
+        Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
+        2,
+      )
     const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
     try {
-      const hit = await this.#ctx.cache.get(key, policy)
+      let hit = this.#ctx.cache.getLocal(key, policy)
+      if (hit === null) hit = await this.#ctx.cache.get(key, policy)
       this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
-      const payload = hit
-        ? hit.entry.payload
-        : (await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, request, 2))).payload
-      if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, request, 2), () => {})
+      const payload = hit ? hit.entry.payload : (await this.#ctx.cache.fill(key, policy, produce)).payload
+      if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
       this.#send(Buffer.concat([head, payload, readyForQuery('I')]))
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err

@@ -34,12 +34,13 @@
 //
 // Prints the Markdown report on stdout and writes bench/results/multi-node.{md,json}.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { multiNodeChart } from '../lib/charts.mjs'
 import pg from 'pg'
 import { describeMachine, processCpuSeconds, startCpuMeter, topProcesses, waitForIdle } from '../lib/proc.mjs'
 import { percentile, round } from '../lib/stats.mjs'
@@ -515,7 +516,7 @@ const ms = (v) => (v === null || v === undefined ? '–' : Math.abs(v) < 1 ? `${
 const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
 const mark = (met) => (met === null || met === undefined ? '–' : met ? '✅ met' : '❌ not met')
 
-export function renderMarkdown(result) {
+export function renderMarkdown(result, { chart } = {}) {
   const s = result.settings
   const lines = []
   lines.push('# multi-node: Sluice nodes sharing Redis')
@@ -523,6 +524,7 @@ export function renderMarkdown(result) {
   lines.push(`${result.startedAt} · ${result.machine.cpuModel}, ${result.machine.logicalCpus} CPUs, ${result.machine.os}, Node ${result.machine.node} · Sluice ${result.versions.sluice}, ${result.versions.redis?.replace(/ sha=.*$/, '')}, ${result.versions.wrk ?? 'wrk'}, Prisma client ${result.versions.prismaClient}` +
     (s.quick ? ' · **--quick: plumbing check, numbers not meaningful**' : ''))
   lines.push('')
+  if (chart) lines.push(`![${name} chart](${chart})`, '')
   lines.push(`Four Sluice processes on one origin (database \`${s.database}\`, \`connection_limit=${s.poolSize}\`) and one \`${s.redisCommand.replace(/--port \d+/, '--port <spare>').replace(/--dir \S+/, '--dir <tmp>')}\`: ` +
     `**A**, **B** \`--redis\` (eventual), **S** \`--redis --consistency strict\`, **L** without \`--redis\`. The query is \`${s.query}\`, captured from a real Prisma client (withAccelerate) and sent raw ` +
     `(\`cache-control: max-age=60\`, \`accelerate-cache-tags: t\`, ${result.captured.bodyBytes} B body, ${result.captured.responseBytes} B answer).`)
@@ -587,6 +589,15 @@ export function renderMarkdown(result) {
   return lines.join('\n')
 }
 
+/** Writes <outDir>/{name}.md, .json and .svg (the chart, embedded in the Markdown). */
+export function writeReport(outDir, result) {
+  mkdirSync(outDir, { recursive: true })
+  const svg = `${name}.svg`
+  writeFileSync(join(outDir, svg), multiNodeChart(result))
+  const markdown = renderMarkdown(result, { chart: svg })
+  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+}
+
 // ---- CLI ---------------------------------------------------------------------------------------------------
 
 const HELP = `Usage: node bench/scenarios/multi-node.mjs [options]
@@ -624,9 +635,8 @@ async function main() {
   })
   if (values.help) return console.log(HELP)
   if (values.render) {
-    const md = renderMarkdown(JSON.parse(readFileSync(values.render, 'utf8')))
-    writeFileSync(values.render.replace(/\.json$/, '.md'), md)
-    return process.stdout.write(md)
+    const files = writeReport(dirname(values.render), JSON.parse(readFileSync(values.render, 'utf8')))
+    return process.stdout.write(files.markdown)
   }
   installCleanupHandlers()
   const result = await run({
@@ -642,10 +652,9 @@ async function main() {
     idleWait: !values['no-idle-wait'],
     commandLine: `node bench/scenarios/multi-node.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   })
-  const md = renderMarkdown(result)
-  const files = writeResults(values.out ?? join(repoRootDefault, 'bench/results'), name, result, md)
-  process.stdout.write(md)
-  log(`wrote ${files.md} and ${files.json}`)
+  const files = writeReport(values.out ?? join(repoRootDefault, 'bench/results'), result)
+  process.stdout.write(files.markdown)
+  log(`wrote ${files.md}, ${files.json} and ${files.svg}`)
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

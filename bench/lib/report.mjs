@@ -416,6 +416,8 @@ export function renderMarkdown(report, charts = {}) {
     ),
   )
   out.push('')
+  for (const n of report.notes ?? []) out.push(`* ${n}`)
+  if (report.notes?.length) out.push('')
   const noisy = []
   for (const r of report.results) {
     for (const b of r.blocks) if (b.otherCpuShare > NOISY) noisy.push(b)

@@ -47,7 +47,7 @@ import { percentile, round } from '../lib/stats.mjs'
 import { startSluiceProcess } from '../lib/sluice-process.mjs'
 import { loadPrismaClient } from '../lib/prisma-clients.mjs'
 import { captureRequests, theQuery } from '../lib/capture.mjs'
-import { cleanupAll, commandVersion, installCleanupHandlers, onCleanup, startRedis, trackPid, which, writeResults } from '../lib/standalone.mjs'
+import { cleanupAll, commandVersion, ensureAptCommand, installCleanupHandlers, onCleanup, startRedis, trackPid, writeResults } from '../lib/standalone.mjs'
 
 export const name = 'multi-node'
 export const description = 'two+ Sluice nodes on one Redis: invalidation propagation between nodes, hit throughput L1-only vs L2 (eventual, strict)'
@@ -87,6 +87,7 @@ export function resolveOptions(options = {}) {
     noiseThreshold: options.noiseThreshold ?? 0.1,
     maxRetries: options.maxRetries ?? (quick ? 0 : 1),
     idleWait: options.idleWait ?? true,
+    idleMaxWait: options.idleMaxWait ?? (quick ? 10 : 30),
     log: options.log ?? log,
   }
 }
@@ -183,13 +184,17 @@ async function createDatabase(o) {
 export async function run(options = {}) {
   const o = resolveOptions(options)
   const L = o.log
-  if (!which('redis-server')) throw new Error('redis-server is not installed (apt-get install -y redis-server)')
-  if (!which('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)')
+  const notes = []
+  // the tools this scenario needs, installed from the system's packages when missing (root only)
+  for (const [command, pkg] of [['redis-server', 'redis-server'], ['wrk', 'wrk']]) {
+    const t = ensureAptCommand({ command, pkg, log: L })
+    if (t.note) notes.push(t.note)
+    if (!t.path) throw new Error(`${command} is not installed (apt-get install -y ${pkg})`)
+  }
   const machine = describeMachine()
   const startedAt = new Date()
   const tmp = mkdtempSync(join(os.tmpdir(), 'sluice-bench-multinode-'))
   const removeTmp = onCleanup(() => rmSync(tmp, { recursive: true, force: true }))
-  const notes = []
   const nodes = {}
   const clients = []
   let redis
@@ -259,7 +264,7 @@ export async function run(options = {}) {
     await wire.connect()
 
     if (o.idleWait) {
-      const idle = await waitForIdle({ maxWait: o.quick ? 10 : 30, log: L })
+      const idle = await waitForIdle({ maxWait: o.idleMaxWait, log: L })
       notes.push(idle.idle ? `machine idle before start (${idle.busyCores.toFixed(2)} cores busy)` : `machine still busy after ${idle.waitedSeconds.toFixed(0)} s (${idle.busyCores.toFixed(2)} cores in use by others): ${topProcesses(3).join(' | ')}`)
     }
 
@@ -429,7 +434,7 @@ export async function run(options = {}) {
         } else discarded.push(...cell)
         if (best.noise <= o.noiseThreshold || attempt > o.maxRetries) break
         L(`  … ${(noise * 100).toFixed(0)}% of the machine used by other processes: waiting for quiet, then measuring this repetition again`)
-        await waitForIdle({ maxWait: 15 })
+        await waitForIdle({ maxWait: Math.min(15, o.idleMaxWait) })
       }
       blocks.push(...best.cell)
     }

@@ -112,6 +112,7 @@ export function resolveOptions(options = {}) {
     maxRetries: options.maxRetries ?? (quick ? 0 : 1),
     retryBudgetSeconds: options.retryBudgetSeconds ?? 120,
     idleWait: options.idleWait ?? true,
+    idleMaxWait: options.idleMaxWait ?? (quick ? 10 : 30),
     log: options.log ?? log,
   }
 }
@@ -371,7 +372,7 @@ export async function run(options = {}) {
       notes.push('postmaster pid not readable: Postgres CPU of the -C test not measured')
     }
     if (o.idleWait) {
-      const idle = await waitForIdle({ maxWait: o.quick ? 10 : 30, log: L })
+      const idle = await waitForIdle({ maxWait: o.idleMaxWait, log: L })
       notes.push(idle.idle ? `machine idle before start (${idle.busyCores.toFixed(2)} cores busy)` : `machine still busy after ${idle.waitedSeconds.toFixed(0)} s (${idle.busyCores.toFixed(2)} cores in use by others): ${topProcesses(3).join(' | ')}`)
     }
 
@@ -517,7 +518,7 @@ export async function run(options = {}) {
             } else discarded.push(...cell.map((c) => c.block))
             if (best.noise <= o.noiseThreshold || attempt > o.maxRetries || retrySeconds >= o.retryBudgetSeconds) break
             L(`  … ${(noise * 100).toFixed(0)}% of the machine used by other processes during this cell: waiting for quiet, then measuring it again`)
-            await waitForIdle({ maxWait: 15 })
+            await waitForIdle({ maxWait: Math.min(15, o.idleMaxWait) })
           }
           for (const { block, latencies } of best.cell) {
             blocks.push(block)
@@ -706,7 +707,7 @@ export function renderMarkdown(result, { chart } = {}) {
   lines.push(`Database \`${s.database}\` (\`pgbench -i -s ${s.scale}\`: ${fmt(s.scale * 100000)} accounts). Each cell runs every target back to back (rotating order) for ` +
     `${s.durationSeconds} s × ${s.repetitions} repetition(s); \`-j ${s.threads}\` (\`-j 1\` at 1 client); every run \`-n\` with \`--log\` (per-transaction latencies → p50/p99, pooled over the repetitions). ` +
     `Pools: PgBouncer \`default_pool_size = ${s.poolSize}\`, Sluice \`connection_limit=${s.poolSize}\`${s.pgpoolConf ? `, pgpool-II \`num_init_children = ${/num_init_children = (\d+)/.exec(s.pgpoolConf)?.[1]}\` (one per client: it pools per session)` : ''}. Before each TPC-B run, directly on Postgres: \`VACUUM pgbench_branches; VACUUM pgbench_tellers; TRUNCATE pgbench_history; CHECKPOINT\`. ` +
-    `Hot-set tests: \`hot.sql\` = \`\\set aid random(1, 1000)\` + the -S select; before each, a ${s.warmupSeconds} s warm-up pass (8 clients) on sluice-auto (and pgpool-II) in the same protocol fills its cache (ttl ${s.wireCacheTtl}).`)
+    `Hot-set tests: \`hot.sql\` = \`\\set aid random(1, 1000)\` + the -S select; before each, a ${s.warmupSeconds} s warm-up pass (8 clients) on sluice-auto${s.targets.includes('pgpool') ? ' and pgpool-II' : ''} in the same protocol fills its cache (ttl ${s.wireCacheTtl}).`)
   lines.push('')
   lines.push('Columns: tps = mean over repetitions (each run in brackets: the spread); ×PgB / ×pgpool / ×direct = tps ratios within the same cell; proxy CPU = the PgBouncer or Sluice process, or all pgpool-II processes, (utime+stime from `/proc/<pid>/stat`) per transaction; ' +
     'pgbench and Postgres CPU likewise (Postgres = backends of the database, sampled every 100 ms; under `-C`, where backends live a few ms, the live backends plus the exited children of the postmaster, which includes backends of other databases); upstream B/xact = bytes Postgres sent to Sluice per transaction (`ss -ti`), ' +

@@ -43,7 +43,8 @@ each scenario. PgBouncer, pgpool-II, wrk and redis-server are installed with apt
 (as root; the run says so).
 
 Profiles:
-  (default)  reduced matrices sized for < 15 min (numbers in the report say what was run)
+  (default)  reduced matrices sized for < 15 min: HTTP 2 s blocks × 3 repetitions; pgbench 6 tests
+             × 1/8/32 clients × 5 targets, 2 s × 2; multinode 100 iterations, 3 s × 2 wrk blocks
   --full     the full matrices: miss-path + aggregate, 4 s blocks; pgbench all 8 tests, 5 s × 2;
              multinode 200 iterations, 5 s × 3 (~35–40 min)
   --quick    plumbing check, 1 repetition, short blocks (~4 min; numbers not meaningful;
@@ -93,7 +94,8 @@ Method and output:
   --noise-threshold <f>    share of the machine's CPU used by unrelated processes above which a
                            cell is measured again (default 0.10)
   --max-retries <n>        re-measurements per noisy cell (default 1; 0 with --quick)
-  --retry-budget <s>       seconds spent re-measuring, per scenario (default 20; --full 60)
+  --retry-budget <s>       seconds spent re-measuring, per scenario (default 15, pgbench twice
+                           that; --full 60)
   --idle-wait <s>          wait up to this long for a quiet machine before each scenario
                            (default 10; --full 30; --no-idle-wait: not at all)
   --pg-url <url>           admin URL of the Postgres server (default $SLUICE_BENCH_PG_URL,
@@ -193,7 +195,7 @@ function parseOptions(argv) {
 
   const duration = values.duration !== undefined ? num(values.duration, 'duration', { min: 0.2 }) : undefined
   const repetitions = values.repetitions !== undefined ? num(values.repetitions, 'repetitions', { min: 1, int: true }) : undefined
-  const httpDuration = duration ?? pick(1.5, 3, 4)
+  const httpDuration = duration ?? pick(1.5, 2, 4)
   const concurrency = values.concurrency ? list(values.concurrency).map((c) => num(c, 'concurrency', { min: 1, int: true })) : [1, 8]
   const missTargets = values.targets ? list(values.targets) : [...missPath.MISS_TARGETS]
   for (const t of missTargets) if (!missPath.MISS_TARGETS.includes(t)) throw new Error(`unknown miss-path target "${t}"; known: ${missPath.MISS_TARGETS.join(', ')}`)
@@ -230,7 +232,7 @@ function parseOptions(argv) {
     cpuProf: !!values['cpu-prof'],
     noiseThreshold: values['noise-threshold'] !== undefined ? num(values['noise-threshold'], 'noise-threshold') : 0.1,
     maxRetries: values['max-retries'] !== undefined ? num(values['max-retries'], 'max-retries', { int: true }) : quick ? 0 : 1,
-    retryBudgetSeconds: values['retry-budget'] !== undefined ? num(values['retry-budget'], 'retry-budget') : pick(0, 20, 60),
+    retryBudgetSeconds: values['retry-budget'] !== undefined ? num(values['retry-budget'], 'retry-budget') : pick(0, 15, 60),
     goalP50Ms: values['goal-ms'] !== undefined ? num(values['goal-ms'], 'goal-ms') : 0.3,
     pgbench: {
       tests: pgbenchTests,

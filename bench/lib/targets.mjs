@@ -85,7 +85,8 @@ export function evaluateTargets(results) {
     } else if (t.id === 'hit-throughput' && replay) {
       const hit = replay.summary.find((s) => s.target === 'findUniqueHit')
       if (hit) {
-        const runs = hit.throughputMin != null ? ` (${k(hit.throughputMin)}–${k(hit.throughputMax)} over ${replay.settings.repetitions} runs)` : ''
+        const n = replay.settings.repetitions
+        const runs = hit.throughputMin != null && n > 1 ? ` (${k(hit.throughputMin)}–${k(hit.throughputMax)} over ${n} runs)` : ` (${n} run)`
         const floor = hit.throughputRatioToFloor != null ? `; ${x(hit.throughputRatioToFloor)} a bare node:http server` : ''
         row.measured = `**${k(hit.throughputMean)} req/s**${runs}${floor}; ${hit.serverCpuUsPerRequest ?? '–'} µs Sluice CPU per hit`
         row.met = verdict([hit.throughputMean >= 30000])
@@ -128,8 +129,9 @@ export function evaluateTargets(results) {
         if (t.id !== 'wire-cache-off') {
           const r = pgb.summary.find((s) => s.test === best.test && s.clients === best.clients && s.target === 'sluice-auto')
           if (r?.proxyCpuUsPerXact != null) cpu = `; Sluice CPU ${r.proxyCpuUsPerXact} µs/xact there`
+          if (t.id === 'wire-hit-pgbouncer' && r?.vsPgpool != null) cpu += `; vs pgpool-II with its cache on: ${x(r.vsPgpool)}`
         }
-        row.measured = `**${range}** over ${gs.length} cell(s) (${cells}); best ${best.test} c=${best.clients}: ${best.display}${cpu}`
+        row.measured = `**${range}** over ${gs.length} cell${gs.length === 1 ? '' : 's'} (${cells}); best ${best.test} c=${best.clients}: ${best.display}${cpu}`
         row.met = verdict(gs.map((g) => g.met))
         row.source = sourceOf('pgbench', pgb)
       }

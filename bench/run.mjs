@@ -31,7 +31,7 @@ const HTTP_SCENARIOS = Object.keys(SCENARIOS)
 
 const HELP = `Usage: npm run bench -- [options]            (or: node bench/run.mjs [options] after npm run build)
 
-Runs, by default, every scenario group in one go (about 12–14 min on a quiet 2-core machine):
+Runs, by default, every scenario group in one go (about 12–13 min on a quiet 2-core machine):
   http       the HTTP door (real Prisma 7.10 client, wrk): miss-path, concurrent-misses, http-replay
   pgbench    the Postgres wire door: pgbench against direct PostgreSQL, PgBouncer (transaction mode),
              pgpool-II (query cache on) and Sluice (cache off / --wire-cache auto), interleaved
@@ -43,10 +43,10 @@ each scenario. PgBouncer, pgpool-II, wrk and redis-server are installed with apt
 (as root; the run says so).
 
 Profiles:
-  (default)  reduced matrices sized for < 15 min: HTTP 2 s blocks × 3 repetitions; pgbench 6 tests
+  (default)  reduced matrices sized for < 15 min: HTTP 2 s blocks × 2 repetitions; pgbench 6 tests
              × 1/8/32 clients × 5 targets, 2 s × 2; multinode 100 iterations, 3 s × 2 wrk blocks
-  --full     the full matrices: miss-path + aggregate, 4 s blocks; pgbench all 8 tests, 5 s × 2;
-             multinode 200 iterations, 5 s × 3 (~35–40 min)
+  --full     the full matrices: miss-path + aggregate, 4 s blocks × 3, replay of /health too; pgbench
+             all 8 tests, 5 s × 2; multinode 200 iterations, 5 s × 3 (~35–40 min)
   --quick    plumbing check, 1 repetition, short blocks (~4 min; numbers not meaningful;
              README not touched)
 
@@ -55,7 +55,8 @@ Choosing:
                            (miss-path, concurrent-misses, http-replay)
   --scenarios <a,b>        alias of --only (kept for old command lines)
   --duration <s>           seconds per measured block in every group (pgbench rounds to whole s)
-  --repetitions <n>        interleaved repetitions in every group
+  --repetitions <n>        interleaved repetitions in every group (default: HTTP 2, pgbench 2,
+                           multinode 2; --full 3, 2, 3; --quick 1)
 
 HTTP door (group http):
   --concurrency <list>     miss-path client concurrency levels (default 1,8)
@@ -67,8 +68,8 @@ HTTP door (group http):
   --burst-size <n>         concurrent-misses: identical calls per burst (default 100)
   --bursts <n>             concurrent-misses: bursts per target and repetition (default 10; 3 with --quick)
   --pool-size <n>          connections to Postgres for both direct and Sluice (default: max concurrency)
-  --replay <list>          http-replay targets (default findUnique,findUniqueHit,health,floor;
-                           also findMany100)
+  --replay <list>          http-replay targets (default findUnique,findUniqueHit,floor; --full
+                           adds health; also findMany100)
   --connections <n>        wrk connections (default 16)
   --wrk-threads <n>        wrk threads (default 2)
   --header "<Name: value>" extra header on replayed /query requests, repeatable
@@ -200,7 +201,7 @@ function parseOptions(argv) {
   const missTargets = values.targets ? list(values.targets) : [...missPath.MISS_TARGETS]
   for (const t of missTargets) if (!missPath.MISS_TARGETS.includes(t)) throw new Error(`unknown miss-path target "${t}"; known: ${missPath.MISS_TARGETS.join(', ')}`)
   if (!missTargets.includes('sluice')) throw new Error('--targets must include sluice')
-  const replayTargets = values.replay ? list(values.replay) : ['findUnique', 'findUniqueHit', 'health', 'floor']
+  const replayTargets = values.replay ? list(values.replay) : full ? ['findUnique', 'findUniqueHit', 'health', 'floor'] : ['findUnique', 'findUniqueHit', 'floor']
   for (const t of replayTargets) if (!httpReplay.REPLAY_TARGETS.includes(t)) throw new Error(`unknown replay target "${t}"; known: ${httpReplay.REPLAY_TARGETS.join(', ')}`)
   const pgbenchTests = values['pgbench-tests'] ? list(values['pgbench-tests']) : pick(['S_simple', 'hot_simple', 'storm'], ['S_simple', 'S_extended', 'S_prepared', 'hot_simple', 'tpcb', 'storm'], Object.keys(pgbench.TESTS))
   for (const t of pgbenchTests) if (!pgbench.TESTS[t]) throw new Error(`unknown pgbench test "${t}"; known: ${Object.keys(pgbench.TESTS).join(', ')}`)
@@ -213,7 +214,7 @@ function parseOptions(argv) {
     scenarios: httpScenarios,
     quick,
     full,
-    repetitions: repetitions ?? (quick ? 1 : 3),
+    repetitions: repetitions ?? pick(1, 2, 3),
     durationMs: httpDuration * 1000,
     blockWarmupMs: quick ? 200 : 500,
     initialWarmupMs: quick ? 500 : 2000,

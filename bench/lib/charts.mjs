@@ -120,6 +120,88 @@ export function concurrentMissesChart(r, report) {
   })
 }
 
+const CLIENT_COLORS = ['#9cc2ea', '#1f5fa8', '#0b2e59', '#5d8aa8']
+
+/** pgbench scenario (its own result object, as written to pgbench.json): tps per target, one panel per test. */
+export function pgbenchChart(result, { labels = {}, tests = {} } = {}) {
+  const s = result.settings
+  const series = s.clients.map((c, i) => ({ key: `c${c}`, name: `${c} client${c === 1 ? '' : 's'}`, color: CLIENT_COLORS[i % CLIENT_COLORS.length] }))
+  const panels = []
+  for (const test of s.tests) {
+    const rows = result.summary.filter((r) => r.test === test)
+    if (!rows.length) continue
+    const goals = (result.goals ?? []).filter((g) => g.test === test && g.met !== null)
+    panels.push({
+      title: `${test}: ${(tests[test]?.label ?? test).replace(/`/g, '')}`,
+      note: goals.length ? `goals: ${goals.filter((g) => g.met).length} of ${goals.length} met in this test` : undefined,
+      unit: 'tps',
+      format: (v) => Math.round(v).toLocaleString('en-US'),
+      categories: s.targets.map((t) => {
+        const values = {}
+        const ranges = {}
+        for (const c of s.clients) {
+          const r = rows.find((x) => x.target === t && x.clients === c)
+          if (!r || r.tps == null) continue
+          values[`c${c}`] = r.tps
+          if (r.tpsRuns?.length > 1) ranges[`c${c}`] = [Math.min(...r.tpsRuns), Math.max(...r.tpsRuns)]
+        }
+        return { label: labels[t] ?? t, values, ranges }
+      }),
+    })
+  }
+  return barChart({
+    title: 'pgbench: throughput per target (higher is better)',
+    subtitle: [
+      [
+        s.targets.includes('direct') && `PostgreSQL ${(result.versions?.postgres ?? '').replace(/ \(.*/, '')} direct`,
+        s.targets.includes('pgbouncer') && `${result.versions?.pgbouncer ?? 'PgBouncer'} (transaction mode, pool ${s.poolSize})`,
+        s.targets.some((t) => t.startsWith('pgpool')) && `${(result.versions?.pgpool ?? 'pgpool-II').replace(/ version/, '').replace(/ \(.*/, '')} (per session; query cache on${s.targets.includes('pgpool-nocache') ? ' / off' : ''})`,
+        s.targets.some((t) => t.startsWith('sluice')) && 'Sluice wire door, cache off and --wire-cache auto',
+      ].filter(Boolean).join(' · '),
+      `${s.durationSeconds} s × ${s.repetitions} repetition(s) per target and cell, interleaved; bar = mean, whisker = min–max over repetitions; a missing bar = not supported (PgBouncer cannot run -M prepared).`,
+    ],
+    series,
+    columns: 2,
+    panelWidth: 460,
+    panels,
+    footnotes: [`${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${s.commandLine ?? 'node bench/scenarios/pgbench.mjs'}${s.quick ? ' · --quick: numbers not meaningful' : ''}`],
+  })
+}
+
+/** multi-node scenario (multi-node.json): propagation latency per mode, hit throughput per node kind. */
+export function multiNodeChart(result) {
+  const s = result.settings
+  const modeLabel = { tag: 'tag invalidate (eventual)', write: 'write via wire (eventual)', strict: 'tag invalidate (strict)' }
+  const prop = {
+    title: 'Invalidation on A → applied on the reader',
+    note: `${s.iterations} iterations per mode; upper bound (resolution = one hit round trip)`,
+    unit: 'ms',
+    format: ms,
+    ref: { value: 50, label: 'goal: p99 ≤ 50 ms' },
+    categories: Object.entries(result.propagation).map(([mode, p]) => ({ label: modeLabel[mode] ?? mode, values: { p50: p.ms.p50, p99: p.ms.p99 } })),
+  }
+  const tp = {
+    title: `Cache-hit throughput, wrk -t ${s.wrkThreads} -c ${s.connections}`,
+    note: `${s.repetitions} × ${s.durationSeconds} s per node, interleaved; whisker = min–max`,
+    unit: 'req/s',
+    format: (v) => Math.round(v).toLocaleString('en-US'),
+    categories: result.throughput.map((t) => ({
+      label: t.label,
+      values: { rps: t.throughputMean },
+      ranges: t.throughputRuns?.length > 1 ? { rps: [Math.min(...t.throughputRuns), Math.max(...t.throughputRuns)] } : {},
+    })),
+  }
+  return barChart({
+    title: 'multi-node: Sluice nodes sharing one Redis',
+    subtitle: [`Sluice ${result.versions?.sluice ?? ''}, ${result.versions?.redis?.replace(/ sha=.*$/, '') ?? 'redis'}; four nodes on one origin: A, B eventual, S strict, L without Redis.`],
+    series: [...LATENCY, { key: 'rps', name: 'req/s', color: '#2e7d4f' }],
+    columns: 2,
+    panelWidth: 460,
+    panels: [prop, tp],
+    footnotes: [`${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${s.commandLine ?? 'node bench/scenarios/multi-node.mjs'}${s.quick ? ' · --quick: numbers not meaningful' : ''}`],
+  })
+}
+
 const CHARTS = { 'miss-path': missPathChart, 'http-replay': httpReplayChart, 'concurrent-misses': concurrentMissesChart }
 
 /** Writes `<scenario>.svg` into `dir` for every scenario of the report; returns { scenario: file name }. */

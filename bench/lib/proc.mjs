@@ -9,7 +9,7 @@
 //   other     everything else on the machine: busy time in /proc/stat minus all of the above.
 //             Other engineers' builds and tests show up here; a block with a high share is noisy.
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 
 export const CLK_TCK = (() => {
@@ -38,6 +38,63 @@ export function processCpuSeconds(pid, { withChildren = false } = {}) {
   return (utime + stime + (withChildren ? cutime + cstime : 0)) / CLK_TCK
 }
 
+/** Pids of the living descendants of `pid` (from the ppid field of every /proc/<n>/stat). */
+export function descendantPids(pid) {
+  const parentOf = new Map()
+  let entries = []
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return []
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      parentOf.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = []
+  const want = new Set([Number(pid)])
+  let grew = true
+  while (grew) {
+    grew = false
+    for (const [p, pp] of parentOf) {
+      if (want.has(pp) && !want.has(p)) {
+        want.add(p)
+        out.push(p)
+        grew = true
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * CPU of a server made of several processes (pgpool-II forks one child per client slot): per pid,
+ * utime+stime of the root and of its living descendants, plus the root's cutime+cstime (children it
+ * reaped). Difference two snapshots with `treeCpuDelta`.
+ */
+export function processTreeCpu(pid) {
+  const perPid = new Map()
+  for (const p of [Number(pid), ...descendantPids(pid)]) {
+    const v = processCpuSeconds(p)
+    if (v !== undefined) perPid.set(p, v)
+  }
+  const all = processCpuSeconds(pid, { withChildren: true })
+  const own = processCpuSeconds(pid)
+  return { perPid, reaped: all !== undefined && own !== undefined ? all - own : 0 }
+}
+
+/** CPU seconds a process tree used between two `processTreeCpu` snapshots (new pids count from 0). */
+export function treeCpuDelta(before, after) {
+  let s = after.reaped - before.reaped
+  for (const [p, v] of after.perPid) s += v - (before.perPid.get(p) ?? 0)
+  return Math.max(0, s)
+}
+
 /** cutime+cstime of this process: CPU of children that have exited and been waited for. */
 export function waitedChildrenCpuSeconds() {
   const all = processCpuSeconds('self', { withChildren: true }) ?? 0
@@ -62,7 +119,9 @@ export function machineCpu() {
  * A CPU meter for one measured block. `pgPids()` returns the pids of the benchmark database's
  * backends (queried at start and end; a backend seen only at the end counts from zero).
  */
-export async function startCpuMeter({ serverPid, pgPids }) {
+export async function startCpuMeter({ serverPid, serverTree = false, pgPids }) {
+  // serverTree: the server is a process tree (pgpool-II): count the root and all its descendants
+  const serverCpu = () => (serverTree ? processTreeCpu(serverPid) : processCpuSeconds(serverPid))
   const pidsBefore = pgPids ? await pgPids() : []
   const pgBefore = new Map(pidsBefore.map((p) => [p, processCpuSeconds(p) ?? 0]))
   const before = {
@@ -70,7 +129,7 @@ export async function startCpuMeter({ serverPid, pgPids }) {
     machine: machineCpu(),
     self: process.cpuUsage(),
     children: waitedChildrenCpuSeconds(),
-    server: serverPid ? (processCpuSeconds(serverPid) ?? 0) : 0,
+    server: serverPid ? serverCpu() : undefined,
   }
   return {
     async stop() {
@@ -78,7 +137,7 @@ export async function startCpuMeter({ serverPid, pgPids }) {
       const machine = machineCpu()
       const self = process.cpuUsage(before.self)
       const children = waitedChildrenCpuSeconds() - before.children
-      const server = serverPid ? (processCpuSeconds(serverPid) ?? before.server) - before.server : 0
+      const server = !serverPid ? 0 : serverTree ? treeCpuDelta(before.server, serverCpu()) : (serverCpu() ?? before.server ?? 0) - (before.server ?? 0)
       const pidsAfter = pgPids ? await pgPids() : []
       let postgres = 0
       for (const p of new Set([...pidsBefore, ...pidsAfter])) {

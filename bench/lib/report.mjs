@@ -23,7 +23,7 @@ function retryNote(r) {
   if (!x) return ''
   const n = x.discardedBlocks.length
   return n
-    ? `Noise control: ${n} block(s) of cells where unrelated processes used more than ${pct(x.noiseThreshold)} of the machine were measured again (${f(x.retrySeconds, 0)} s); the quieter attempt of each cell is reported, the others are in latest.json (\`retries.discardedBlocks\`).`
+    ? `Noise control: ${n} block(s) of cells where unrelated processes used more than ${pct(x.noiseThreshold)} of the machine were measured again (${f(x.retrySeconds, 0)} s); the quieter attempt of each cell is reported, the others are in http.json (\`retries.discardedBlocks\`).`
     : `Noise control: no cell needed re-measuring (threshold ${pct(x.noiseThreshold)} of the machine used by unrelated processes, up to ${x.maxRetries} retry per cell).`
 }
 
@@ -416,6 +416,8 @@ export function renderMarkdown(report, charts = {}) {
     ),
   )
   out.push('')
+  for (const n of report.notes ?? []) out.push(`* ${n}`)
+  if (report.notes?.length) out.push('')
   const noisy = []
   for (const r of report.results) {
     for (const b of r.blocks) if (b.otherCpuShare > NOISY) noisy.push(b)

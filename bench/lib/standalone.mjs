@@ -1,7 +1,7 @@
 // Small helpers shared by the scenarios that also run on their own (`node bench/scenarios/<name>.mjs`):
 // spare ports, a registry of things to stop on exit or Ctrl-C, results files, helper processes
 // (PgBouncer, redis-server) and a sampler of the CPU used by the Postgres backends of one database.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -57,7 +57,8 @@ export function onCleanup(fn) {
 }
 
 /** Remembers a child process so that it is SIGKILLed if this process exits without stopping it. */
-export function trackChild(child) {
+export function trackChild(child, signal = 'SIGKILL') {
+  child.exitSignalOnCrash = signal
   children.add(child)
   child.once('exit', () => children.delete(child))
   return child
@@ -94,7 +95,7 @@ export function installCleanupHandlers(log = (m) => process.stderr.write(`${m}\n
   process.once('exit', () => {
     for (const c of children) {
       try {
-        c.kill('SIGKILL')
+        c.kill(c.exitSignalOnCrash ?? 'SIGKILL')
       } catch {
         // already gone
       }
@@ -121,11 +122,10 @@ export function writeResults(outDir, name, result, markdown) {
 }
 
 export function commandVersion(cmd, args = ['--version']) {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0].trim()
-  } catch {
-    return undefined
-  }
+  // some tools (pgpool) print their version on stderr
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
+  if (r.error) return undefined
+  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').map((l) => l.trim()).find(Boolean)
 }
 
 export function which(cmd) {
@@ -146,32 +146,46 @@ export function osUser(name) {
   }
 }
 
-// ---- PgBouncer -----------------------------------------------------------------------------------
+// ---- system packages -----------------------------------------------------------------------------
 
 /**
- * Makes sure PgBouncer is installed: when it is missing and we are root, `apt-get install -y pgbouncer`.
- * Returns { path, version, installedNow, note }.
+ * Makes sure `command` exists: when it is missing and we are root, `apt-get install -y <pkg>` (after an
+ * `apt-get update` if the first attempt fails), and says so through `log`. Returns
+ * { path, version, installedNow, note } — `note` (for the report) when something was installed or is missing.
  */
-export function ensurePgbouncer(log) {
-  let path = which('pgbouncer')
+export function ensureAptCommand({ command, pkg, label = command, versionArgs = ['--version'], log = () => {} }) {
+  let path = which(command)
   let installedNow = false
   let note
   if (!path) {
-    if (process.getuid?.() === 0) {
-      log('pgbouncer is not installed: apt-get install -y pgbouncer …')
+    if (process.getuid?.() === 0 && which('apt-get')) {
+      log(`${label} is not installed: apt-get install -y ${pkg} …`)
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
       try {
-        execFileSync('apt-get', ['install', '-y', 'pgbouncer'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+        execFileSync('apt-get', ['install', '-y', pkg], { stdio: ['ignore', 'ignore', 'pipe'], env })
       } catch {
-        execFileSync('apt-get', ['update'], { stdio: 'ignore' })
-        execFileSync('apt-get', ['install', '-y', 'pgbouncer'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+        try {
+          execFileSync('apt-get', ['update'], { stdio: 'ignore' })
+          execFileSync('apt-get', ['install', '-y', pkg], { stdio: 'ignore', env })
+        } catch {
+          // reported below
+        }
       }
-      path = which('pgbouncer')
+      path = which(command)
       installedNow = !!path
-      note = installedNow ? 'PgBouncer was not installed: this run installed it with `apt-get install -y pgbouncer`.' : 'apt-get install -y pgbouncer failed.'
-    } else note = 'PgBouncer is not installed (apt-get install -y pgbouncer); its target is skipped.'
+      note = installedNow ? `${label} was not installed: this run installed it with \`apt-get install -y ${pkg}\`.` : `\`apt-get install -y ${pkg}\` failed: ${label} is skipped.`
+      log(note)
+    } else note = `${label} is not installed (\`apt-get install -y ${pkg}\` as root); it is skipped.`
   }
-  const version = path ? commandVersion(path, ['--version']) : undefined
+  const version = path ? commandVersion(path, versionArgs) : undefined
   return { path, version, installedNow, note }
+}
+
+// ---- PgBouncer -----------------------------------------------------------------------------------
+
+/** PgBouncer from the system's packages (Debian: pgbouncer), installed when missing and we are root. */
+export function ensurePgbouncer(log) {
+  return ensureAptCommand({ command: 'pgbouncer', pkg: 'pgbouncer', label: 'PgBouncer', log })
 }
 
 /**
@@ -232,6 +246,96 @@ pidfile = ${dir}/pgbouncer.pid
     rmSync(dir, { recursive: true, force: true })
   })
   return { pid: child.pid, port, dir, ini, stop }
+}
+
+// ---- pgpool-II -----------------------------------------------------------------------------------
+
+/** pgpool-II from the system's packages (Debian: pgpool2), installed when missing and we are root. */
+export function ensurePgpool(log) {
+  return ensureAptCommand({ command: 'pgpool', pkg: 'pgpool2', label: 'pgpool-II', log })
+}
+
+/**
+ * Starts pgpool-II in the foreground (`-n`) on a spare port, everything it writes (pid file, status
+ * file, sockets, query-cache oid maps) in a temp dir: raw mode with one backend, no health or
+ * streaming-replication checks, no watchdog, no load balancing, trust (no pool_hba / pool_passwd).
+ *
+ * pgpool pools per session: each of its `numInitChildren` processes serves one client connection at
+ * a time and keeps (max_pool = 1) its Postgres connection when the client leaves. So it needs one
+ * child per concurrent client; `connectionLifeTime` closes those cached connections after that many
+ * idle seconds, so that pgpool does not hold 32 Postgres connections while the other targets run.
+ * `cache` switches its in-memory query cache (shmem) on. Returns { pid, port, dir, conf, stop() }.
+ */
+export async function startPgpool({ path, pgHost = '127.0.0.1', pgPort = 5432, numInitChildren = 32, cache = true, cacheTotalSize = '64MB', cacheExpire = 600, connectionLifeTime = 5 }) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'sluice-bench-pgpool-'))
+  const port = await sparePort()
+  mkdirSync(join(dir, 'oiddir'))
+  const conf = `backend_clustering_mode = 'raw'
+listen_addresses = '127.0.0.1'
+port = ${port}
+socket_dir = '${dir}'
+pcp_listen_addresses = ''
+pcp_port = ${await sparePort()}
+pcp_socket_dir = '${dir}'
+wd_ipc_socket_dir = '${dir}'
+pid_file_name = '${dir}/pgpool.pid'
+logdir = '${dir}'
+backend_hostname0 = '${pgHost}'
+backend_port0 = ${pgPort}
+backend_weight0 = 1
+backend_flag0 = 'DISALLOW_TO_FAILOVER'
+enable_pool_hba = off
+pool_passwd = ''
+num_init_children = ${numInitChildren}
+max_pool = 1
+reserved_connections = 0
+child_life_time = 0
+child_max_connections = 0
+connection_life_time = ${connectionLifeTime}
+client_idle_limit = 0
+health_check_period = 0
+sr_check_period = 0
+failover_on_backend_error = off
+use_watchdog = off
+load_balance_mode = off
+log_min_messages = warning
+log_connections = off
+log_statement = off
+memory_cache_enabled = ${cache ? 'on' : 'off'}
+memqcache_method = 'shmem'
+memqcache_total_size = ${cacheTotalSize}
+memqcache_max_num_cache = 1000000
+memqcache_expire = ${cacheExpire}
+memqcache_auto_cache_invalidation = on
+memqcache_maxcache = 400kB
+memqcache_cache_block_size = 1MB
+memqcache_oiddir = '${dir}/oiddir'
+`
+  writeFileSync(join(dir, 'pgpool.conf'), conf)
+  writeFileSync(join(dir, 'pcp.conf'), '')
+  // pgpool-II runs as root too (checked with 4.3); on exit without stop() it gets SIGINT (fast
+  // shutdown) so that its children go with it instead of being orphaned by a SIGKILL.
+  const child = trackChild(spawn(path, ['-n', '-f', join(dir, 'pgpool.conf'), '-F', join(dir, 'pcp.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }), 'SIGINT')
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output = (output + d).slice(-20_000)))
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+  try {
+    await Promise.race([waitForPort(port, 20_000), exited.then((e) => Promise.reject(new Error(`pgpool exited (${JSON.stringify(e)}): ${output}`)))])
+  } catch (err) {
+    child.kill('SIGINT')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))])
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  const stop = onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT')
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(t)
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { pid: child.pid, port, dir, conf, output: () => output, stop }
 }
 
 // ---- redis-server --------------------------------------------------------------------------------

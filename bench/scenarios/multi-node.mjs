@@ -34,19 +34,20 @@
 //
 // Prints the Markdown report on stdout and writes bench/results/multi-node.{md,json}.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { multiNodeChart } from '../lib/charts.mjs'
 import pg from 'pg'
 import { describeMachine, processCpuSeconds, startCpuMeter, topProcesses, waitForIdle } from '../lib/proc.mjs'
 import { percentile, round } from '../lib/stats.mjs'
 import { startSluiceProcess } from '../lib/sluice-process.mjs'
 import { loadPrismaClient } from '../lib/prisma-clients.mjs'
 import { captureRequests, theQuery } from '../lib/capture.mjs'
-import { cleanupAll, commandVersion, installCleanupHandlers, onCleanup, startRedis, trackPid, which, writeResults } from '../lib/standalone.mjs'
+import { cleanupAll, commandVersion, ensureAptCommand, installCleanupHandlers, onCleanup, startRedis, trackPid, writeResults } from '../lib/standalone.mjs'
 
 export const name = 'multi-node'
 export const description = 'two+ Sluice nodes on one Redis: invalidation propagation between nodes, hit throughput L1-only vs L2 (eventual, strict)'
@@ -86,6 +87,7 @@ export function resolveOptions(options = {}) {
     noiseThreshold: options.noiseThreshold ?? 0.1,
     maxRetries: options.maxRetries ?? (quick ? 0 : 1),
     idleWait: options.idleWait ?? true,
+    idleMaxWait: options.idleMaxWait ?? (quick ? 10 : 30),
     log: options.log ?? log,
   }
 }
@@ -182,13 +184,17 @@ async function createDatabase(o) {
 export async function run(options = {}) {
   const o = resolveOptions(options)
   const L = o.log
-  if (!which('redis-server')) throw new Error('redis-server is not installed (apt-get install -y redis-server)')
-  if (!which('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)')
+  const notes = []
+  // the tools this scenario needs, installed from the system's packages when missing (root only)
+  for (const [command, pkg] of [['redis-server', 'redis-server'], ['wrk', 'wrk']]) {
+    const t = ensureAptCommand({ command, pkg, log: L })
+    if (t.note) notes.push(t.note)
+    if (!t.path) throw new Error(`${command} is not installed (apt-get install -y ${pkg})`)
+  }
   const machine = describeMachine()
   const startedAt = new Date()
   const tmp = mkdtempSync(join(os.tmpdir(), 'sluice-bench-multinode-'))
   const removeTmp = onCleanup(() => rmSync(tmp, { recursive: true, force: true }))
-  const notes = []
   const nodes = {}
   const clients = []
   let redis
@@ -258,7 +264,7 @@ export async function run(options = {}) {
     await wire.connect()
 
     if (o.idleWait) {
-      const idle = await waitForIdle({ maxWait: o.quick ? 10 : 30, log: L })
+      const idle = await waitForIdle({ maxWait: o.idleMaxWait, log: L })
       notes.push(idle.idle ? `machine idle before start (${idle.busyCores.toFixed(2)} cores busy)` : `machine still busy after ${idle.waitedSeconds.toFixed(0)} s (${idle.busyCores.toFixed(2)} cores in use by others): ${topProcesses(3).join(' | ')}`)
     }
 
@@ -428,7 +434,7 @@ export async function run(options = {}) {
         } else discarded.push(...cell)
         if (best.noise <= o.noiseThreshold || attempt > o.maxRetries) break
         L(`  … ${(noise * 100).toFixed(0)}% of the machine used by other processes: waiting for quiet, then measuring this repetition again`)
-        await waitForIdle({ maxWait: 15 })
+        await waitForIdle({ maxWait: Math.min(15, o.idleMaxWait) })
       }
       blocks.push(...best.cell)
     }
@@ -515,7 +521,7 @@ const ms = (v) => (v === null || v === undefined ? '–' : Math.abs(v) < 1 ? `${
 const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }))
 const mark = (met) => (met === null || met === undefined ? '–' : met ? '✅ met' : '❌ not met')
 
-export function renderMarkdown(result) {
+export function renderMarkdown(result, { chart } = {}) {
   const s = result.settings
   const lines = []
   lines.push('# multi-node: Sluice nodes sharing Redis')
@@ -523,6 +529,7 @@ export function renderMarkdown(result) {
   lines.push(`${result.startedAt} · ${result.machine.cpuModel}, ${result.machine.logicalCpus} CPUs, ${result.machine.os}, Node ${result.machine.node} · Sluice ${result.versions.sluice}, ${result.versions.redis?.replace(/ sha=.*$/, '')}, ${result.versions.wrk ?? 'wrk'}, Prisma client ${result.versions.prismaClient}` +
     (s.quick ? ' · **--quick: plumbing check, numbers not meaningful**' : ''))
   lines.push('')
+  if (chart) lines.push(`![${name} chart](${chart})`, '')
   lines.push(`Four Sluice processes on one origin (database \`${s.database}\`, \`connection_limit=${s.poolSize}\`) and one \`${s.redisCommand.replace(/--port \d+/, '--port <spare>').replace(/--dir \S+/, '--dir <tmp>')}\`: ` +
     `**A**, **B** \`--redis\` (eventual), **S** \`--redis --consistency strict\`, **L** without \`--redis\`. The query is \`${s.query}\`, captured from a real Prisma client (withAccelerate) and sent raw ` +
     `(\`cache-control: max-age=60\`, \`accelerate-cache-tags: t\`, ${result.captured.bodyBytes} B body, ${result.captured.responseBytes} B answer).`)
@@ -587,6 +594,15 @@ export function renderMarkdown(result) {
   return lines.join('\n')
 }
 
+/** Writes <outDir>/{name}.md, .json and .svg (the chart, embedded in the Markdown). */
+export function writeReport(outDir, result) {
+  mkdirSync(outDir, { recursive: true })
+  const svg = `${name}.svg`
+  writeFileSync(join(outDir, svg), multiNodeChart(result))
+  const markdown = renderMarkdown(result, { chart: svg })
+  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+}
+
 // ---- CLI ---------------------------------------------------------------------------------------------------
 
 const HELP = `Usage: node bench/scenarios/multi-node.mjs [options]
@@ -624,9 +640,8 @@ async function main() {
   })
   if (values.help) return console.log(HELP)
   if (values.render) {
-    const md = renderMarkdown(JSON.parse(readFileSync(values.render, 'utf8')))
-    writeFileSync(values.render.replace(/\.json$/, '.md'), md)
-    return process.stdout.write(md)
+    const files = writeReport(dirname(values.render), JSON.parse(readFileSync(values.render, 'utf8')))
+    return process.stdout.write(files.markdown)
   }
   installCleanupHandlers()
   const result = await run({
@@ -642,10 +657,9 @@ async function main() {
     idleWait: !values['no-idle-wait'],
     commandLine: `node bench/scenarios/multi-node.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   })
-  const md = renderMarkdown(result)
-  const files = writeResults(values.out ?? join(repoRootDefault, 'bench/results'), name, result, md)
-  process.stdout.write(md)
-  log(`wrote ${files.md} and ${files.json}`)
+  const files = writeReport(values.out ?? join(repoRootDefault, 'bench/results'), result)
+  process.stdout.write(files.markdown)
+  log(`wrote ${files.md}, ${files.json} and ${files.svg}`)
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -2,6 +2,8 @@
 // Scenario "pgbench" (issue 4): pgbench, in one run, against
 //   direct       PostgreSQL itself
 //   pgbouncer    PgBouncer (Debian 1.18) in transaction mode, pool 10 — the peer to beat
+//   pgpool       pgpool-II (Debian 4.3) with its in-memory query cache on (shmem), raw mode, one child
+//                per client (it pools per session; see startPgpool in ../lib/standalone.mjs)
 //   sluice-off   Sluice's Postgres wire door, cache off (the default: only hinted statements are cached)
 //   sluice-auto  Sluice's wire door with `--wire-cache auto --wire-cache-ttl 600s` (every safe read cached)
 // on a dedicated database `sluice_pgbench` (`pgbench -i -s 10`: 1,000,000 accounts). Tests: `-S` in the
@@ -20,6 +22,7 @@ import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { pgbenchChart } from '../lib/charts.mjs'
 import pg from 'pg'
 import { describeMachine, startCpuMeter, topProcesses, waitForIdle } from '../lib/proc.mjs'
 import { percentile, round } from '../lib/stats.mjs'
@@ -27,12 +30,14 @@ import { startSluiceProcess } from '../lib/sluice-process.mjs'
 import {
   commandVersion,
   ensurePgbouncer,
+  ensurePgpool,
   installCleanupHandlers,
   listFiles,
   onCleanup,
   postmasterChildrenSeconds,
   startBackendSampler,
   startPgbouncer,
+  startPgpool,
   tcpBytesDelta,
   tcpBytesTo,
   trackPid,
@@ -46,10 +51,15 @@ export const description = 'pgbench against direct PostgreSQL, PgBouncer (transa
 
 const repoRootDefault = join(dirname(fileURLToPath(import.meta.url)), '../..')
 
-export const TARGETS = ['direct', 'pgbouncer', 'sluice-off', 'sluice-auto']
+/** Every target this scenario knows; `DEFAULT_TARGETS` run unless --targets says otherwise. */
+export const TARGETS = ['direct', 'pgbouncer', 'pgpool', 'pgpool-nocache', 'sluice-off', 'sluice-auto']
+export const DEFAULT_TARGETS = ['direct', 'pgbouncer', 'pgpool', 'sluice-off', 'sluice-auto']
+const PGPOOL_TARGETS = ['pgpool', 'pgpool-nocache']
 export const TARGET_LABELS = {
   direct: 'direct PostgreSQL',
   pgbouncer: 'PgBouncer (txn, pool 10)',
+  pgpool: 'pgpool-II, query cache on',
+  'pgpool-nocache': 'pgpool-II, query cache off',
   'sluice-off': 'Sluice wire, cache off',
   'sluice-auto': 'Sluice wire, --wire-cache auto',
 }
@@ -94,7 +104,7 @@ export function resolveOptions(options = {}) {
     clients: options.clients ?? (quick ? [8] : [1, 8, 32]),
     threads: options.threads ?? 2,
     tests: options.tests ?? Object.keys(TESTS),
-    targets: options.targets ?? [...TARGETS],
+    targets: options.targets ?? [...DEFAULT_TARGETS],
     poolSize: options.poolSize ?? 10,
     wireCacheTtl: options.wireCacheTtl ?? '600s',
     warmupSeconds: options.warmupSeconds ?? (quick ? 1 : 3),
@@ -102,6 +112,7 @@ export function resolveOptions(options = {}) {
     maxRetries: options.maxRetries ?? (quick ? 0 : 1),
     retryBudgetSeconds: options.retryBudgetSeconds ?? 120,
     idleWait: options.idleWait ?? true,
+    idleMaxWait: options.idleMaxWait ?? (quick ? 10 : 30),
     log: options.log ?? log,
   }
 }
@@ -186,6 +197,25 @@ async function scrapeMetrics(adminPort) {
   } catch {
     return undefined
   }
+}
+
+/** pgpool-II's query-cache counters (`SHOW pool_cache`, answered by pgpool itself): hits and SELECTs sent on. */
+async function pgpoolCacheStats(port, user, database) {
+  try {
+    const r = await adminQuery(`postgresql://${user}@127.0.0.1:${port}/${database}`, 'SHOW pool_cache')
+    const row = r.rows[0]
+    return { hits: Number(row.num_cache_hits), selects: Number(row.num_selects), entries: Number(row.num_cache_entries), bytes: Number(row.used_cache_entries_size) }
+  } catch {
+    return undefined
+  }
+}
+
+/** '600s' / '10m' / '500ms' / '30' → whole seconds (pgpool's memqcache_expire). */
+function parseDurationSeconds(v) {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(v).trim())
+  if (!m) return 600
+  const n = Number(m[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] ?? 's'])
+  return Math.max(1, Math.round(n))
 }
 
 async function adminQuery(url, sql, params) {
@@ -279,6 +309,36 @@ export async function run(options = {}) {
         L(`PgBouncer ${pb.version?.replace(/^PgBouncer /, '')} on port ${ports.pgbouncer} (pid ${pids.pgbouncer})`)
       } else o.targets = o.targets.filter((t) => t !== 'pgbouncer')
     }
+    if (o.targets.some((t) => PGPOOL_TARGETS.includes(t))) {
+      const pp = ensurePgpool(L)
+      if (pp.note) notes.push(pp.note)
+      versions.pgpool = pp.version
+      // pgpool pools per session (one child process per client connection): it needs a child for each
+      // concurrent client (and for the warm-up's 8), so it gets max(clients) children where the
+      // other pools get `poolSize` server connections.
+      const children = Math.max(o.poolSize, 8, ...o.clients)
+      for (const t of PGPOOL_TARGETS.filter((x) => o.targets.includes(x))) {
+        if (!pp.path) {
+          o.targets = o.targets.filter((x) => x !== t)
+          continue
+        }
+        const cache = t === 'pgpool'
+        servers[t] = await startPgpool({ path: pp.path, pgPort, numInitChildren: children, cache, cacheExpire: parseDurationSeconds(o.wireCacheTtl) })
+        ports[t] = servers[t].port
+        pids[t] = servers[t].pid
+        commands[t] = `${pp.path} -n -f pgpool.conf -F pcp.conf  (raw mode, one backend, num_init_children = ${children}, max_pool = 1, memory_cache_enabled = ${cache ? 'on' : 'off'}${cache ? `, memqcache_method = 'shmem', memqcache_total_size = 64MB, memqcache_expire = ${parseDurationSeconds(o.wireCacheTtl)}` : ''})`
+        L(`${t}: ${pp.version} on port ${ports[t]} (pid ${pids[t]}, ${children} children, query cache ${cache ? 'on' : 'off'})`)
+      }
+      if (pp.path) {
+        notes.push(
+          `pgpool-II pools per session, not per transaction: each of its ${children} child processes serves one client connection at a time and keeps its Postgres connection (max_pool = 1) for the next client, ` +
+            `so it holds one Postgres connection per concurrent client (up to ${children}) where PgBouncer and Sluice hold at most ${o.poolSize}; its proxy CPU is the sum over all its processes. ` +
+            'Its query cache (memqcache, shmem) caches SELECTs in the simple and the extended protocol (keyed with the Bind parameters) and drops a table\'s entries when a write goes through pgpool; ' +
+            'per its documentation it does not cache SELECTs with non-immutable functions, temp/unlogged tables, timestamptz values, system catalogs or FOR UPDATE/SHARE, results above memqcache_maxcache (400 kB), ' +
+            'and views only when listed in cache_safe_memqcache_table_list. Its hit share ("hits") comes from `SHOW pool_cache`; hot-set tests warm its cache as they warm Sluice\'s.',
+        )
+      }
+    }
     const origin = `${dbUrl(o.pgUrl, o.database)}?connection_limit=${o.poolSize}`
     for (const [t, extra] of [
       ['sluice-off', []],
@@ -312,7 +372,7 @@ export async function run(options = {}) {
       notes.push('postmaster pid not readable: Postgres CPU of the -C test not measured')
     }
     if (o.idleWait) {
-      const idle = await waitForIdle({ maxWait: o.quick ? 10 : 30, log: L })
+      const idle = await waitForIdle({ maxWait: o.idleMaxWait, log: L })
       notes.push(idle.idle ? `machine idle before start (${idle.busyCores.toFixed(2)} cores busy)` : `machine still busy after ${idle.waitedSeconds.toFixed(0)} s (${idle.busyCores.toFixed(2)} cores in use by others): ${topProcesses(3).join(' | ')}`)
     }
 
@@ -339,20 +399,27 @@ export async function run(options = {}) {
       mkdirSync(logDir)
       const bytesBefore = pids[target] && target.startsWith('sluice') ? tcpBytesTo(pids[target], pgPort) : undefined
       const metricsBefore = await scrapeMetrics(adminPorts[target])
+      const poolCacheBefore = target === 'pgpool' ? await pgpoolCacheStats(ports[target], pgUser, o.database) : undefined
       const sampler = startBackendSampler(monitor, o.database)
       await sampler.ready
       const pmBefore = postmasterChildrenSeconds(postmasterPid)
-      const meter = await startCpuMeter({ serverPid: pids[target] })
+      const meter = await startCpuMeter({ serverPid: pids[target], serverTree: PGPOOL_TARGETS.includes(target) })
       const r = await runPgbench({ port: ports[target], user: pgUser, database: o.database, args: testArgs(test), clients, threads: o.threads, seconds: o.durationSeconds, logPrefix: join(logDir, 'pgbench_log') })
       const cpu = await meter.stop()
       const pgCpu = await sampler.stop()
       const pmAfter = postmasterChildrenSeconds(postmasterPid)
       const bytesAfter = bytesBefore ? tcpBytesTo(pids[target], pgPort) : undefined
       const metricsAfter = metricsBefore ? await scrapeMetrics(adminPorts[target]) : undefined
+      const poolCacheAfter = poolCacheBefore ? await pgpoolCacheStats(ports[target], pgUser, o.database) : undefined
       const d = (k) => (metricsAfter?.[k] ?? 0) - (metricsBefore?.[k] ?? 0)
-      // statements the wire door answered, by cache status (sluice_requests_total{door="pg"})
-      const answeredFromCache = metricsAfter ? d('pg_ttl') + d('pg_swr') : undefined
-      const answeredMisses = metricsAfter ? d('pg_miss') : undefined
+      // statements the wire door answered, by cache status (sluice_requests_total{door="pg"}); for
+      // pgpool-II, SELECTs answered from its cache vs sent to Postgres (SHOW pool_cache)
+      let answeredFromCache = metricsAfter ? d('pg_ttl') + d('pg_swr') : undefined
+      let answeredMisses = metricsAfter ? d('pg_miss') : undefined
+      if (poolCacheBefore && poolCacheAfter) {
+        answeredFromCache = poolCacheAfter.hits - poolCacheBefore.hits
+        answeredMisses = poolCacheAfter.selects - poolCacheBefore.selects
+      }
       const lat = readLatencies(listFiles(logDir, 'pgbench_log'))
       rmSync(logDir, { recursive: true, force: true })
       const xacts = r.transactions ?? 0
@@ -429,11 +496,11 @@ export async function run(options = {}) {
           L(`  pgbouncer: not supported (exit ${r.code}): ${err}`)
         } else L(`  pgbouncer ran ${test} without errors (${Math.round(r.tps)} tps): measuring it`)
       }
-      if (spec.hot && targets.includes('sluice-auto')) {
-        // warm-up pass: every one of the 1,000 keys in this protocol (random, ≈ 20k+ transactions)
-        const w = await runPgbench({ port: ports['sluice-auto'], user: pgUser, database: o.database, args: testArgs(test), clients: 8, threads: o.threads, seconds: o.warmupSeconds })
-        warmups.push({ test, target: 'sluice-auto', seconds: o.warmupSeconds, transactions: w.transactions, tps: w.tps, command: w.command })
-        L(`  warm-up on sluice-auto: ${w.transactions} transactions in ${o.warmupSeconds} s`)
+      // warm-up pass on the caching targets: every one of the 1,000 keys in this protocol (random, ≈ 20k+ transactions)
+      for (const t of spec.hot ? ['sluice-auto', 'pgpool'].filter((x) => targets.includes(x)) : []) {
+        const w = await runPgbench({ port: ports[t], user: pgUser, database: o.database, args: testArgs(test), clients: 8, threads: o.threads, seconds: o.warmupSeconds })
+        warmups.push({ test, target: t, seconds: o.warmupSeconds, transactions: w.transactions, tps: w.tps, command: w.command })
+        L(`  warm-up on ${t}: ${w.transactions} transactions in ${o.warmupSeconds} s`)
       }
       for (const clients of o.clients) {
         for (let rep = 0; rep < o.repetitions; rep++) {
@@ -451,7 +518,7 @@ export async function run(options = {}) {
             } else discarded.push(...cell.map((c) => c.block))
             if (best.noise <= o.noiseThreshold || attempt > o.maxRetries || retrySeconds >= o.retryBudgetSeconds) break
             L(`  … ${(noise * 100).toFixed(0)}% of the machine used by other processes during this cell: waiting for quiet, then measuring it again`)
-            await waitForIdle({ maxWait: 15 })
+            await waitForIdle({ maxWait: Math.min(15, o.idleMaxWait) })
           }
           for (const { block, latencies } of best.cell) {
             blocks.push(block)
@@ -512,9 +579,10 @@ export async function run(options = {}) {
           if (r.tps == null) continue
           if (by.direct?.tps) r.vsDirect = round(r.tps / by.direct.tps, 3)
           if (by.pgbouncer?.tps) r.vsPgbouncer = round(r.tps / by.pgbouncer.tps, 3)
-          if (r.target === 'sluice-auto' && r.cacheHits !== undefined && r.cacheHits + r.cacheMisses > 0) {
-            r.vsCacheOff = by['sluice-off']?.tps ? round(r.tps / by['sluice-off'].tps, 3) : undefined
-            r.hitShare = round(r.cacheHits / (r.cacheHits + r.cacheMisses), 4) // exact, from Sluice's /metrics
+          if (by.pgpool?.tps) r.vsPgpool = round(r.tps / by.pgpool.tps, 3)
+          if (r.cacheHits !== undefined && r.cacheHits + r.cacheMisses > 0) {
+            if (r.target === 'sluice-auto') r.vsCacheOff = by['sluice-off']?.tps ? round(r.tps / by['sluice-off'].tps, 3) : undefined
+            r.hitShare = round(r.cacheHits / (r.cacheHits + r.cacheMisses), 4) // exact: Sluice's /metrics, pgpool's SHOW pool_cache
           }
           if (r.target === 'sluice-auto' && by['sluice-off']?.upstreamBytesPerXact && r.upstreamBytesPerXact !== null) {
             r.vsCacheOff = by['sluice-off'].tps ? round(r.tps / by['sluice-off'].tps, 3) : undefined
@@ -551,6 +619,7 @@ export async function run(options = {}) {
         ports,
         commands,
         pgbouncerIni: servers.pgbouncer?.ini,
+        pgpoolConf: (servers.pgpool ?? servers['pgpool-nocache'])?.conf,
         commandLine: options.commandLine,
       },
       notes,
@@ -570,6 +639,10 @@ export async function run(options = {}) {
         result.notes.push(`${t} cache at the end (/metrics): ${fmt(m.sluice_cache_entries)} entries, ${fmt(m.sluice_cache_bytes / 2 ** 20, 1)} MB counted against --cache-max-size ${fmt(m.sluice_cache_max_bytes / 2 ** 20)} MB, ${fmt(m.sluice_cache_evictions)} evictions`)
       }
     }
+    if (servers.pgpool) {
+      const st = await pgpoolCacheStats(ports.pgpool, pgUser, o.database)
+      if (st) result.notes.push(`pgpool query cache at the end (SHOW pool_cache): ${fmt(st.entries)} entries, ${fmt(st.bytes / 2 ** 20, 1)} MB of 64 MB`)
+    }
     for (const t of ['sluice-off', 'sluice-auto', 'pgbouncer']) {
       const pid = pids[t]
       if (!pid) continue
@@ -586,7 +659,7 @@ export async function run(options = {}) {
     return result
   } finally {
     await monitor?.end().catch(() => {})
-    for (const t of ['sluice-auto', 'sluice-off', 'pgbouncer']) await servers[t]?.stop()
+    for (const t of ['sluice-auto', 'sluice-off', 'pgpool', 'pgpool-nocache', 'pgbouncer']) await servers[t]?.stop()
     if (o.dropDb) await adminQuery(o.pgUrl, `DROP DATABASE IF EXISTS ${o.database} WITH (FORCE)`).catch(() => {})
     await removeTmp()
   }
@@ -621,23 +694,24 @@ const ms = (v) => (v === null || v === undefined ? '–' : v < 1 ? `${Math.round
 const ratio = (v) => (v === null || v === undefined ? '–' : `${v.toFixed(2)}×`)
 const mark = (met) => (met === null ? '–' : met ? '✅ met' : '❌ not met')
 
-export function renderMarkdown(result) {
+export function renderMarkdown(result, { chart } = {}) {
   const s = result.settings
   const lines = []
-  lines.push(`# pgbench: Sluice's Postgres wire door vs PgBouncer vs direct PostgreSQL`)
+  lines.push(`# pgbench: Sluice's Postgres wire door vs PgBouncer, pgpool-II and direct PostgreSQL`)
   lines.push('')
   lines.push(`${result.startedAt} · ${result.machine.cpuModel}, ${result.machine.logicalCpus} CPUs, ${result.machine.os}, Node ${result.machine.node} · ` +
-    `PostgreSQL ${result.versions.postgres}, ${result.versions.pgbench}, ${result.versions.pgbouncer ?? 'no PgBouncer'}, Sluice ${result.versions.sluice}` +
+    `PostgreSQL ${result.versions.postgres}, ${result.versions.pgbench}, ${result.versions.pgbouncer ?? 'no PgBouncer'}, ${result.versions.pgpool ?? 'no pgpool-II'}, Sluice ${result.versions.sluice}` +
     (s.quick ? ' · **--quick: plumbing check, numbers not meaningful**' : ''))
   lines.push('')
+  if (chart) lines.push(`![${name} chart](${chart})`, '')
   lines.push(`Database \`${s.database}\` (\`pgbench -i -s ${s.scale}\`: ${fmt(s.scale * 100000)} accounts). Each cell runs every target back to back (rotating order) for ` +
     `${s.durationSeconds} s × ${s.repetitions} repetition(s); \`-j ${s.threads}\` (\`-j 1\` at 1 client); every run \`-n\` with \`--log\` (per-transaction latencies → p50/p99, pooled over the repetitions). ` +
-    `Pools: PgBouncer \`default_pool_size = ${s.poolSize}\`, Sluice \`connection_limit=${s.poolSize}\`. Before each TPC-B run, directly on Postgres: \`VACUUM pgbench_branches; VACUUM pgbench_tellers; TRUNCATE pgbench_history; CHECKPOINT\`. ` +
-    `Hot-set tests: \`hot.sql\` = \`\\set aid random(1, 1000)\` + the -S select; before each, a ${s.warmupSeconds} s warm-up pass (8 clients) on sluice-auto in the same protocol fills its cache (ttl ${s.wireCacheTtl}).`)
+    `Pools: PgBouncer \`default_pool_size = ${s.poolSize}\`, Sluice \`connection_limit=${s.poolSize}\`${s.pgpoolConf ? `, pgpool-II \`num_init_children = ${/num_init_children = (\d+)/.exec(s.pgpoolConf)?.[1]}\` (one per client: it pools per session)` : ''}. Before each TPC-B run, directly on Postgres: \`VACUUM pgbench_branches; VACUUM pgbench_tellers; TRUNCATE pgbench_history; CHECKPOINT\`. ` +
+    `Hot-set tests: \`hot.sql\` = \`\\set aid random(1, 1000)\` + the -S select; before each, a ${s.warmupSeconds} s warm-up pass (8 clients) on sluice-auto${s.targets.includes('pgpool') ? ' and pgpool-II' : ''} in the same protocol fills its cache (ttl ${s.wireCacheTtl}).`)
   lines.push('')
-  lines.push('Columns: tps = mean over repetitions; ×PgB / ×direct = tps ratios within the same cell; proxy CPU = the PgBouncer or Sluice process (utime+stime from `/proc/<pid>/stat`) per transaction; ' +
+  lines.push('Columns: tps = mean over repetitions (each run in brackets: the spread); ×PgB / ×pgpool / ×direct = tps ratios within the same cell; proxy CPU = the PgBouncer or Sluice process, or all pgpool-II processes, (utime+stime from `/proc/<pid>/stat`) per transaction; ' +
     'pgbench and Postgres CPU likewise (Postgres = backends of the database, sampled every 100 ms; under `-C`, where backends live a few ms, the live backends plus the exited children of the postmaster, which includes backends of other databases); upstream B/xact = bytes Postgres sent to Sluice per transaction (`ss -ti`), ' +
-    'hits = share of the statements of sluice-auto answered from its cache (\`sluice_requests_total{door="pg"}\` from its /metrics; "≈" = estimated as 1 − upstream bytes auto/off when no metrics); other = CPU of unrelated processes (⚠ above 5%).')
+    'hits = share of the statements answered from the cache (sluice-auto: \`sluice_requests_total{door="pg"}\` from its /metrics, "≈" = estimated as 1 − upstream bytes auto/off when no metrics; pgpool-II: \`SHOW pool_cache\`, hits / (hits + SELECTs sent on)); other = CPU of unrelated processes (⚠ above 5%).')
   lines.push('')
   if (result.notes.length) {
     for (const n of result.notes) lines.push(`* ${n}`)
@@ -664,16 +738,16 @@ export function renderMarkdown(result) {
     lines.push(`### ${test}: ${TESTS[test]?.label ?? test}`)
     lines.push('')
     const storm = TESTS[test]?.storm
-    lines.push(`| clients | target | tps (runs) | ×PgB | ×direct | p50 | p99 | ${storm ? 'connect | ' : ''}proxy CPU µs/xact | pgbench µs/xact | Postgres µs/xact | upstream B/xact | hits | other |`)
-    lines.push(`|---|---|---|---|---|---|---|${storm ? '---|' : ''}---|---|---|---|---|---|`)
+    lines.push(`| clients | target | tps (runs) | ×PgB | ×pgpool | ×direct | p50 | p99 | ${storm ? 'connect | ' : ''}proxy CPU µs/xact | pgbench µs/xact | Postgres µs/xact | upstream B/xact | hits | other |`)
+    lines.push(`|---|---|---|---|---|---|---|---|${storm ? '---|' : ''}---|---|---|---|---|---|`)
     for (const r of rows) {
       if (r.unsupported) {
-        lines.push(`| ${r.clients} | ${TARGET_LABELS[r.target]} | not supported: ${r.unsupported.replace(/\|/g, '\\|')} |${' |'.repeat(storm ? 11 : 10)}`)
+        lines.push(`| ${r.clients} | ${TARGET_LABELS[r.target]} | not supported: ${r.unsupported.replace(/\|/g, '\\|')} |${' |'.repeat(storm ? 12 : 11)}`)
         continue
       }
       const errs = r.errors?.length ? ` ⚠ ${r.errors.length} failed run(s): ${r.errors[0].replace(/\|/g, '\\|').slice(0, 120)}` : ''
       lines.push(
-        `| ${r.clients} | ${TARGET_LABELS[r.target]} | **${fmt(r.tps)}** (${r.tpsRuns.map((v) => fmt(v)).join(' / ')})${errs} | ${ratio(r.vsPgbouncer)} | ${ratio(r.vsDirect)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ` +
+        `| ${r.clients} | ${TARGET_LABELS[r.target]} | **${fmt(r.tps)}** (${r.tpsRuns.map((v) => fmt(v)).join(' / ')})${errs} | ${ratio(r.vsPgbouncer)} | ${ratio(r.vsPgpool)} | ${ratio(r.vsDirect)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ` +
           `${storm ? `${ms(r.connectionTimeMs)} | ` : ''}${fmt(r.proxyCpuUsPerXact, 1)} | ${fmt(r.pgbenchCpuUsPerXact, 1)} | ${fmt(r.postgresCpuUsPerXact, 1)} | ${fmt(r.upstreamBytesPerXact, 1)} | ` +
           `${r.hitShare != null ? `${(r.hitShare * 100).toFixed(1)}%` : r.estimatedHitShare != null ? `≈${(r.estimatedHitShare * 100).toFixed(1)}%` : '–'} | ${r.otherCpuShare != null ? `${(r.otherCpuShare * 100).toFixed(0)}%${r.otherCpuShare > 0.05 ? ' ⚠' : ''}` : '–'} |`,
       )
@@ -695,6 +769,10 @@ export function renderMarkdown(result) {
   const example = result.blocks.find((b) => b.test === 'S_simple') ?? result.blocks[0]
   if (example) lines.push(`# one measured block (ports: ${Object.entries(s.ports).map(([k, v]) => `${k} ${v}`).join(', ')})\n${example.command.replace(/--log-prefix=\S+/, '--log-prefix=<tmp>/pgbench_log')}`)
   lines.push('```')
+  if (s.pgpoolConf) {
+    lines.push('')
+    lines.push('<details><summary>pgpool.conf</summary>\n\n```ini\n' + s.pgpoolConf.trim() + '\n```\n</details>')
+  }
   if (s.pgbouncerIni) {
     lines.push('')
     lines.push('<details><summary>pgbouncer.ini</summary>\n\n```ini\n' + s.pgbouncerIni.trim() + '\n```\n</details>')
@@ -703,6 +781,15 @@ export function renderMarkdown(result) {
   if (d) lines.push(`\n${d} block(s) measured again because other processes used more than ${result.retries.noiseThreshold * 100}% of the machine (the quieter attempt is kept; all are in the JSON).`)
   lines.push('')
   return lines.join('\n')
+}
+
+/** Writes <outDir>/{name}.md, .json and .svg (the chart, embedded in the Markdown). */
+export function writeReport(outDir, result) {
+  mkdirSync(outDir, { recursive: true })
+  const svg = `${name}.svg`
+  writeFileSync(join(outDir, svg), pgbenchChart(result, { labels: TARGET_LABELS, tests: TESTS }))
+  const markdown = renderMarkdown(result, { chart: svg })
+  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
 }
 
 // ---- CLI -------------------------------------------------------------------------------------------
@@ -714,7 +801,7 @@ const HELP = `Usage: node bench/scenarios/pgbench.mjs [options]
   --repetitions <n>       interleaved repetitions (default 2)
   --clients <list>        client counts (default 1,8,32)
   --tests <list>          ${Object.keys(TESTS).join(',')}
-  --targets <list>        ${TARGETS.join(',')}
+  --targets <list>        default ${DEFAULT_TARGETS.join(',')}; also pgpool-nocache
   --pool-size <n>         PgBouncer default_pool_size and Sluice connection_limit (default 10)
   --warmup <s>            warm-up pass before each hot-set test (default 3)
   --database <name>       default sluice_pgbench (created with pgbench -i -s 10 when missing)
@@ -748,9 +835,8 @@ async function main() {
   })
   if (values.help) return console.log(HELP)
   if (values.render) {
-    const md = renderMarkdown(JSON.parse(readFileSync(values.render, 'utf8')))
-    writeFileSync(values.render.replace(/\.json$/, '.md'), md)
-    return process.stdout.write(md)
+    const files = writeReport(dirname(values.render), JSON.parse(readFileSync(values.render, 'utf8')))
+    return process.stdout.write(files.markdown)
   }
   const list = (v) => v?.split(',').map((x) => x.trim()).filter(Boolean)
   installCleanupHandlers()
@@ -770,10 +856,9 @@ async function main() {
     idleWait: !values['no-idle-wait'],
     commandLine: `node bench/scenarios/pgbench.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   })
-  const md = renderMarkdown(result)
-  const files = writeResults(values.out ?? join(repoRootDefault, 'bench/results'), name, result, md)
-  process.stdout.write(md)
-  log(`wrote ${files.md} and ${files.json}`)
+  const files = writeReport(values.out ?? join(repoRootDefault, 'bench/results'), result)
+  process.stdout.write(files.markdown)
+  log(`wrote ${files.md}, ${files.json} and ${files.svg}`)
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -75,19 +75,39 @@ export function cachePolicyForStatement(
   a: StatementAnalysis,
   settings: WireCacheSettings,
   notCached: (reason: string) => void = () => {},
-): CachePolicy | null {
+): Readonly<CachePolicy> | null {
+  // Applications repeat their statements: the decision is kept per statement text and settings
+  // (a reload brings new settings, hence new decisions). The reason is still reported each time.
+  let bySql = decisions.get(settings)
+  if (bySql === undefined) decisions.set(settings, (bySql = new Map()))
+  let d = bySql.get(sql)
+  // The analysis object is part of the key (it is memoised per text and default schema, and table
+  // rules depend on the schema-qualified tables it found).
+  if (d === undefined || d.analysis !== a) {
+    d = decide(sql, a, settings)
+    if (bySql.size >= DECISION_LIMIT) bySql.clear()
+    bySql.set(sql, d)
+  }
+  if (d.reason !== undefined) notCached(d.reason)
+  return d.policy
+}
+
+interface Decision {
+  analysis: StatementAnalysis
+  policy: Readonly<CachePolicy> | null
+  reason?: string
+}
+
+const DECISION_LIMIT = 10_000
+const decisions = new WeakMap<WireCacheSettings, Map<string, Decision>>()
+
+function decide(sql: string, a: StatementAnalysis, settings: WireCacheSettings): Decision {
   const chosen =
     parseHint(sql) ??
     settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
     (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
-  if (chosen === undefined) {
-    notCached('no rule or hint')
-    return null
-  }
+  if (chosen === undefined) return { analysis: a, policy: null, reason: 'no rule or hint' }
   const reason = unsafeReason(a)
-  if (reason !== undefined) {
-    notCached(reason)
-    return null
-  }
-  return { ...chosen, tags: [...chosen.tags] }
+  if (reason !== undefined) return { analysis: a, policy: null, reason }
+  return { analysis: a, policy: Object.freeze({ ...chosen, tags: Object.freeze([...chosen.tags]) }) }
 }

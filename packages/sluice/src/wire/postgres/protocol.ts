@@ -143,11 +143,15 @@ export function message(type: string, ...parts: (string | number | Buffer | { in
 }
 
 export const authenticationOk = () => message('R', 0)
-export const readyForQuery = (status: 'I' | 'T' | 'E') => message('Z', { byte: status.charCodeAt(0) })
+// The most frequent messages are built once (socket writes never modify a buffer).
+const READY = { I: message('Z', { byte: 0x49 }), T: message('Z', { byte: 0x54 }), E: message('Z', { byte: 0x45 }) }
+export const readyForQuery = (status: 'I' | 'T' | 'E') => READY[status]
 export const parameterStatus = (name: string, value: string) => message('S', name, value)
 export const backendKeyData = (pid: number, secret: number) => message('K', pid, secret)
-export const parseComplete = () => message('1')
-export const bindComplete = () => message('2')
+const PARSE_COMPLETE = message('1')
+const BIND_COMPLETE = message('2')
+export const parseComplete = () => PARSE_COMPLETE
+export const bindComplete = () => BIND_COMPLETE
 export const closeComplete = () => message('3')
 
 /** ErrorResponse (or NoticeResponse with type 'N'). */

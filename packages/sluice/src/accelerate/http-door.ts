@@ -2,7 +2,6 @@
 // calls, authentication, client-version dispatch, limits and error answers. Query execution
 // belongs to executor/, connections to pool/.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Limits } from '../config/schema.js'
 import { formatSize } from '../config/units.js'
@@ -16,9 +15,10 @@ import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
+import { nextRequestId } from '../observability/request-id.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
-import { HttpError, invalidParameters, toErrorAnswer, unauthorized } from './errors.js'
+import { HttpError, invalidParameters, toErrorAnswer, unauthorized, type ErrorAnswer } from './errors.js'
 import { parseJson, readBody } from './request-body.js'
 
 export interface Tenant {
@@ -60,16 +60,14 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const { keys, engines, cache, limits, logger } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
-  // Request ids: a per-process random prefix plus a counter; cheap and unique across restarts.
-  const idPrefix = randomBytes(4).toString('hex')
-  let counter = 0
   let inFlight = 0
 
-  function authenticate(req: IncomingMessage): Tenant {
+  function authenticate(req: IncomingMessage, seen: Seen): Tenant {
     const key = bearerToken(req.headers.authorization)
     if (key === undefined) throw unauthorized('Missing API key: send "Authorization: Bearer <api_key>" (the api_key of your connection URL)')
     const tenant = keys.lookup(key)
     if (tenant === undefined) throw unauthorized('Invalid API key')
+    seen.tenant = tenant.name
     return tenant
   }
 
@@ -215,25 +213,25 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     sendPayload(res, encode(data), headers)
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string, seen: Seen): Promise<void> {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const method = req.method ?? 'GET'
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': `${requestId}-${options.region}` }
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': requestId }
     // Limits come only from Sluice's configuration. The internal limit headers a Query Plan
     // Executor would honour (x-query-timeout, x-max-transaction-timeout, x-max-response-size)
     // are never read, so a client cannot raise its own limits.
 
     if (path === '/query') {
       expectMethod(method, 'POST')
-      const tenant = authenticate(req)
+      const tenant = authenticate(req, seen)
       return handleQuery(req, res, tenant, clientLine(req), headers)
     }
     const txRoute = TX_ROUTE.exec(path)
     if (txRoute) {
       expectMethod(method, 'POST')
-      const tenant = authenticate(req)
+      const tenant = authenticate(req, seen)
       const id = decodeURIComponent(txRoute[1]!)
       const tx = transactions.get(id, tenant)
       if (!tx) {
@@ -269,7 +267,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     switch (path) {
       case '/transaction/start': {
         expectMethod(method, 'POST')
-        const tenant = authenticate(req)
+        const tenant = authenticate(req, seen)
         const line = clientLine(req)
         const parsed = transactionStartBody.safeParse(await body(req))
         if (!parsed.success) throw invalidParameters(`Invalid transaction options: ${firstIssue(parsed.error)}`)
@@ -297,13 +295,13 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       }
       case '/connection-info': {
         expectMethod(method, 'GET')
-        const tenant = authenticate(req)
+        const tenant = authenticate(req, seen)
         const executor = await engines.executor(tenant.origin, clientLine(req))
         return send(res, 200, JSON.stringify(executor.connectionInfo()), headers)
       }
       case '/invalidate': {
         expectMethod(method, 'POST')
-        const tenant = authenticate(req)
+        const tenant = authenticate(req, seen)
         const parsed = invalidateBody.safeParse(await body(req))
         if (!parsed.success) throw invalidParameters(`Invalid invalidate request: ${firstIssue(parsed.error)}`)
         if (!invalidateLimiter.take(tenant.name)) {
@@ -328,39 +326,47 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   function observe(req: IncomingMessage, res: ServerResponse, started: number): void {
     const m = options.metrics
     if (!m) return
-    const url = req.url ?? '/'
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
-    const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
+    const operation = operationOf(req)
     const sent = sentHeaders.get(res)
     const code = sent?.['prisma-error-code']
     const status = code !== undefined ? 'error' : (sent?.['accelerate-cache-status'] ?? 'none')
-    m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code === undefined ? '' : String(code))
+    m.countRequest('http', operation, status, code === undefined ? '' : String(code))
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
       m.observeLatency('http', kind, (performance.now() - started) / 1000)
     }
   }
 
+  /**
+   * The one log line of a failed request. Internal failures (ours or the origin's) carry the error
+   * with its stack; a caller's mistake carries only the code and the message the caller got.
+   */
+  function logFailure(req: IncomingMessage, requestId: string, seen: Seen, answer: ErrorAnswer, err: unknown): void {
+    const fields = { requestId, door: 'http', operation: operationOf(req), tenant: seen.tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
+    if (answer.internal) logger.error({ ...fields, err }, 'request failed')
+    else if (answer.status >= 500) logger.warn(fields, 'request failed')
+    else logger.info(fields, 'request refused')
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const requestId = `${idPrefix}${(counter++).toString(16).padStart(6, '0')}`
+    const requestId = nextRequestId(options.region)
+    const seen: Seen = { tenant: undefined }
     const started = performance.now()
     inFlight++
     res.once('close', () => {
       inFlight--
       observe(req, res, started)
     })
-    route(req, res, requestId).catch((err: unknown) => {
+    route(req, res, requestId, seen).catch((err: unknown) => {
       const answer = toErrorAnswer(err, requestId)
-      if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')
-      else logger.debug({ requestId, code: answer.body.code, message: answer.body.message }, 'request refused')
+      logFailure(req, requestId, seen, answer, err)
       if (res.headersSent) {
         res.destroy()
         return
       }
       send(res, answer.status, JSON.stringify(answer.body), {
         ...JSON_HEADERS,
-        'cf-ray': `${requestId}-${options.region}`,
+        'cf-ray': requestId,
         'prisma-error-code': answer.body.code,
         ...answer.headers,
       })
@@ -373,6 +379,20 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       return inFlight
     },
   }
+}
+
+/** What a request has revealed so far, for its log line. */
+interface Seen {
+  tenant: string | undefined
+}
+
+/** The operation label of a request (metrics and logs). */
+function operationOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
+  const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
+  return KNOWN_OPERATIONS.has(operation) ? operation : 'other'
 }
 
 function expectMethod(actual: string, expected: string): void {

@@ -143,7 +143,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     consistency: t.consistency ?? 'eventual',
     pgPoolMode: t.pgPoolMode ?? 'transaction',
     pgAuth: t.pgAuth ?? 'scram',
-    apiKeyHashes: t.apiKeys.map(parseKeyHash),
+    apiKeyHashes: t.apiKeys.map((k) => parseKeyHash(typeof k === 'string' ? k : k.hash)),
   }))
   if (opts.origin !== undefined) {
     if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')

@@ -23,6 +23,7 @@ import {
   backendKeyData,
   bindComplete,
   parseComplete,
+  errorFields,
   errorResponse,
   message,
   parameterStatus,
@@ -76,6 +77,8 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 class NotCacheable extends Error {}
 
 export class Session {
+  /** Request id of the session (`<id>-<region>`), on every log line about it. */
+  readonly id: string
   #socket: Socket | TLSSocket
   readonly #ctx: SessionContext
   readonly #reader = new FrameReader(true)
@@ -108,7 +111,8 @@ export class Session {
 
   readonly #dataListener = (chunk: Buffer) => this.#onData(chunk)
 
-  constructor(socket: Socket, ctx: SessionContext) {
+  constructor(socket: Socket, ctx: SessionContext, id: string) {
+    this.id = id
     this.#socket = socket
     this.#write = tickWriter(socket)
     this.#ctx = ctx
@@ -162,13 +166,32 @@ export class Session {
     this.#write(bytes)
   }
 
+  /**
+   * The one log line of an error the client is sent. `err` (with its stack) only for internal
+   * failures; a client's or the database's error carries its SQLSTATE and message, never the
+   * statement or its parameters.
+   */
+  #logError(code: string, message: string, level: 'info' | 'warn' | 'error', err?: unknown): void {
+    const fields = { requestId: this.id, door: 'pg', tenant: this.#route?.tenant, code, message, ...(err !== undefined ? { err } : {}) }
+    this.#ctx.logger[level](fields, level === 'info' ? 'statement or session refused' : 'wire session failed')
+  }
+
+  /** An ErrorResponse from the origin on its way to the client. */
+  #logServerError(body: Buffer): void {
+    if (!this.#ctx.logger.isLevelEnabled('info')) return
+    const f = errorFields(body)
+    this.#logError(f.get('C') ?? 'XX000', f.get('M') ?? '', 'info')
+  }
+
   /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */
   #fail(err: unknown): void {
     if (this.#phase === 'closed') return
     const protocol = err instanceof ProtocolError
-    if (!protocol) this.#ctx.logger.warn({ err }, 'wire session failed')
     const sqlstate = protocol ? '08P01' : err instanceof PoolTimeoutError ? '53300' : '08006'
     const text = protocol || err instanceof PoolTimeoutError ? (err as Error).message : 'Sluice: connection to the origin failed'
+    if (protocol) this.#logError(sqlstate, text, 'info')
+    else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn')
+    else this.#logError(sqlstate, text, 'error', err)
     this.#send(errorResponse(sqlstate, text, 'FATAL'))
     this.#socket.end()
     this.#close()
@@ -211,6 +234,7 @@ export class Session {
     }
     if (code !== PROTOCOL_V3) throw new ProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`)
     if (this.#ctx.requireTls && !this.encrypted) {
+      this.#logError('28000', 'TLS required', 'info')
       this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -222,6 +246,7 @@ export class Session {
     this.#reader.untyped = false
     const route = this.#ctx.routes(this.#user, this.#database)
     if (!route) {
+      this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info')
       this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -248,6 +273,7 @@ export class Session {
   async #authenticate(f: Frame): Promise<void> {
     if (f.type !== T.Password) throw new ProtocolError('expected a password message')
     const refuse = () => {
+      this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info')
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
       this.#socket.end()
       this.#close()
@@ -291,6 +317,7 @@ export class Session {
     this.#key = this.#ctx.register(this)
     out.push(backendKeyData(this.#key.pid, this.#key.secret), readyForQuery('I'))
     this.#phase = 'ready'
+    this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: route.tenant, user: this.#user, database: this.#database }, 'wire session started')
     this.#send(Buffer.concat(out))
   }
 
@@ -436,7 +463,11 @@ export class Session {
               resolve()
               return
             }
-            if (f.type === T.ErrorResponse) failed = true
+            if (f.type === T.ErrorResponse) {
+              failed = true
+              // A failed extended execution is replayed and relayed (and logged) the ordinary way.
+              if (skip === 0) this.#logServerError(f.body)
+            }
             // Notices and parameter changes are not part of a result worth replaying.
             if (f.type === T.NoticeResponse || f.type === T.ParameterStatus) return
             if (skip > 0 && (f.type === T.ParseComplete || f.type === T.BindComplete)) {
@@ -672,6 +703,9 @@ export class Session {
       case T.CommandComplete:
         this.#lastTag = new BodyReader(f.body).cstring()
         break
+      case T.ErrorResponse:
+        this.#logServerError(f.body)
+        break
       case T.ReadyForQuery: {
         this.#awaitingReady--
         this.#parseQueue = []
@@ -739,6 +773,7 @@ export class Session {
       this.#cleanup()
       return
     }
+    if (this.#phase === 'ready') this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: this.#route?.tenant }, 'wire session ended')
     this.#phase = 'closed'
     this.#cleanup()
   }

@@ -171,16 +171,16 @@ export class Session {
    * failures; a client's or the database's error carries its SQLSTATE and message, never the
    * statement or its parameters.
    */
-  #logError(code: string, message: string, level: 'info' | 'warn' | 'error', err?: unknown): void {
+  #logError(code: string, message: string, level: 'info' | 'warn' | 'error', what: string, err?: unknown): void {
     const fields = { requestId: this.id, door: 'pg', tenant: this.#route?.tenant, code, message, ...(err !== undefined ? { err } : {}) }
-    this.#ctx.logger[level](fields, level === 'info' ? 'statement or session refused' : 'wire session failed')
+    this.#ctx.logger[level](fields, what)
   }
 
   /** An ErrorResponse from the origin on its way to the client. */
   #logServerError(body: Buffer): void {
     if (!this.#ctx.logger.isLevelEnabled('info')) return
     const f = errorFields(body)
-    this.#logError(f.get('C') ?? 'XX000', f.get('M') ?? '', 'info')
+    this.#logError(f.get('C') ?? 'XX000', f.get('M') ?? '', 'info', 'statement failed on the origin')
   }
 
   /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */
@@ -189,9 +189,9 @@ export class Session {
     const protocol = err instanceof ProtocolError
     const sqlstate = protocol ? '08P01' : err instanceof PoolTimeoutError ? '53300' : '08006'
     const text = protocol || err instanceof PoolTimeoutError ? (err as Error).message : 'Sluice: connection to the origin failed'
-    if (protocol) this.#logError(sqlstate, text, 'info')
-    else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn')
-    else this.#logError(sqlstate, text, 'error', err)
+    if (protocol) this.#logError(sqlstate, text, 'info', 'protocol violation; session closed')
+    else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn', 'no origin connection within pool_timeout; session closed')
+    else this.#logError(sqlstate, text, 'error', 'wire session failed', err)
     this.#send(errorResponse(sqlstate, text, 'FATAL'))
     this.#socket.end()
     this.#close()
@@ -234,7 +234,7 @@ export class Session {
     }
     if (code !== PROTOCOL_V3) throw new ProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`)
     if (this.#ctx.requireTls && !this.encrypted) {
-      this.#logError('28000', 'TLS required', 'info')
+      this.#logError('28000', 'TLS required', 'info', 'session refused')
       this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -246,7 +246,7 @@ export class Session {
     this.#reader.untyped = false
     const route = this.#ctx.routes(this.#user, this.#database)
     if (!route) {
-      this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info')
+      this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info', 'session refused')
       this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -273,7 +273,7 @@ export class Session {
   async #authenticate(f: Frame): Promise<void> {
     if (f.type !== T.Password) throw new ProtocolError('expected a password message')
     const refuse = () => {
-      this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info')
+      this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info', 'session refused')
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
       this.#socket.end()
       this.#close()

@@ -33,7 +33,10 @@ export function compareConfigs(running: SluiceConfig, next: SluiceConfig): Reloa
   check('http.host', running.http.host, next.http.host)
   check('http.tls', running.http.tls, next.http.tls)
   check('region', running.region, next.region)
-  for (const k of Object.keys(running.limits) as (keyof SluiceConfig['limits'])[]) check(`limits.${k}`, running.limits[k], next.limits[k])
+  check('limits.queryTimeout', running.limits.queryTimeoutMs, next.limits.queryTimeoutMs)
+  check('limits.maxTransactionTimeout', running.limits.maxTransactionTimeoutMs, next.limits.maxTransactionTimeoutMs)
+  check('limits.maxResponseSize', running.limits.maxResponseSize, next.limits.maxResponseSize)
+  check('limits.maxRequestSize', running.limits.maxRequestSize, next.limits.maxRequestSize)
   check('cache.maxSize', running.cache.maxBytes, next.cache.maxBytes)
   check('cache.invalidateRateLimit', running.cache.invalidateRateLimit, next.cache.invalidateRateLimit)
   check('admin', running.admin, next.admin)
@@ -76,6 +79,24 @@ export function compareConfigs(running: SluiceConfig, next: SluiceConfig): Reloa
   const logLevelChanged = running.logLevel !== next.logLevel
   const applied = [...(keysChanged ? ['keys'] : []), ...(pgCacheChanged ? ['pg.rules'] : []), ...(logLevelChanged ? ['logLevel'] : [])]
   return { applied, needsRestart, keysChanged, pgCacheChanged, logLevelChanged }
+}
+
+/**
+ * What the node runs after a reload: the started configuration with the reloadable parts taken
+ * from `next`. The next reload compares against this, so a field that needs a restart keeps being
+ * reported, and reloadable parts are compared with what is actually in force.
+ */
+export function afterReload(running: SluiceConfig, next: SluiceConfig): SluiceConfig {
+  const keys = new Map(next.tenants.map((t) => [t.name, t.apiKeyHashes]))
+  return {
+    ...running,
+    logLevel: next.logLevel,
+    ...(running.pg && next.pg
+      ? { pg: { ...running.pg, cache: next.pg.cache, autoTtlMs: next.pg.autoTtlMs, maxResultBytes: next.pg.maxResultBytes, rules: next.pg.rules } }
+      : {}),
+    // A removed tenant keeps its place (its pool lives on) but no longer has keys.
+    tenants: running.tenants.map((t) => ({ ...t, apiKeyHashes: keys.get(t.name) ?? [] })),
+  }
 }
 
 /** The wire door's cache settings from the resolved configuration. */

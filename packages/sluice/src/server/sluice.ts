@@ -19,7 +19,7 @@ import { startAdmin } from './admin.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
 import { listen } from '../util/listen.js'
-import { compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
+import { afterReload, compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
 
 export interface RunningSluice {
   /** Port the HTTP door listens on (useful when configured with port 0). */
@@ -133,9 +133,10 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
       })
     : undefined
 
+  let running = config
   function reload(next: SluiceConfig): ReloadReport {
-    // Always compared with what was started: a field that needs a restart keeps saying so.
-    const diff = compareConfigs(config, next)
+    const diff = compareConfigs(running, next)
+    running = afterReload(running, next)
     if (diff.keysChanged) {
       const byName = new Map(tenants.map((t) => [t.name, t]))
       const entries: { hash: Buffer; owner: Tenant }[] = []

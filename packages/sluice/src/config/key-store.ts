@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { ConfigError, describeIssues } from './load.js'
+import { ConfigError, describeIssues, expandEnv } from './load.js'
 import { fileConfigSchema, type ApiKeyEntry } from './schema.js'
 
 export interface StoredKey {
@@ -55,17 +55,33 @@ function readRaw(path: string): { raw: RawConfig; indent: string } {
   } catch (e) {
     throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`)
   }
-  const parsed = fileConfigSchema.safeParse(raw)
-  if (!parsed.success) throw new ConfigError(`invalid config file ${path}:\n${describeIssues(parsed.error)}`)
+  const problems = issues(raw)
+  if (problems) throw new ConfigError(`invalid config file ${path}:\n${problems}`)
   // Keep the file's own indentation (first indented line), two spaces when it has none.
   const indent = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  '
   return { raw: raw as RawConfig, indent }
 }
 
+/**
+ * Schema problems of the file, or undefined. `${VAR}` references are expanded from this process's
+ * environment where set; a field still holding a reference (its secret lives only where Sluice
+ * runs) is not this command's business and is not checked.
+ */
+function issues(raw: unknown): string | undefined {
+  const parsed = fileConfigSchema.safeParse(expandEnv(raw, process.env, 'keep'))
+  if (parsed.success) return undefined
+  const relevant = parsed.error.issues.filter((i) => {
+    let v: unknown = raw
+    for (const p of i.path) v = (v as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey]
+    return !(typeof v === 'string' && v.includes('${'))
+  })
+  return relevant.length === 0 ? undefined : describeIssues({ issues: relevant })
+}
+
 /** Validates and replaces the file atomically, keeping its permissions (it may be 0600). */
 function writeRaw(path: string, raw: RawConfig, indent: string): void {
-  const parsed = fileConfigSchema.safeParse(raw)
-  if (!parsed.success) throw new ConfigError(`refusing to write an invalid config file:\n${describeIssues(parsed.error)}`)
+  const problems = issues(raw)
+  if (problems) throw new ConfigError(`refusing to write an invalid config file:\n${problems}`)
   const mode = statSync(path).mode & 0o777
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {

@@ -2,7 +2,7 @@
 // The `sluice` command line.
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig, type CliOptions } from '../config/load.js'
+import { ConfigError, loadConfig } from '../config/load.js'
 import type { SluiceConfig } from '../config/schema.js'
 import { generateApiKey, hashApiKey } from '../config/api-keys.js'
 import { startSluice, type RunningSluice } from '../server/sluice.js'
@@ -11,6 +11,7 @@ import { describeSupported } from '../executor/registry.js'
 import { runDev } from '../server/dev.js'
 import { checkConfig, invalidate } from './commands.js'
 import { keys } from './keys.js'
+import { parseStartOptions } from './start-options.js'
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
@@ -116,59 +117,10 @@ function parse(args: string[], options: OptionSpec): ParsedValues {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    origin: { type: 'string' },
-    'api-key': { type: 'string', multiple: true },
-    config: { type: 'string' },
-    'http-port': { type: 'string' },
-    host: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'query-timeout': { type: 'string' },
-    'max-transaction-timeout': { type: 'string' },
-    'max-response-size': { type: 'string' },
-    'max-request-size': { type: 'string' },
-    region: { type: 'string' },
-    'log-level': { type: 'string' },
-    'cache-max-size': { type: 'string' },
-    'invalidate-rate-limit': { type: 'string' },
-    'invalidate-on-write': { type: 'string' },
-    redis: { type: 'string' },
-    consistency: { type: 'string' },
-    'pg-port': { type: 'string' },
-    'pg-pool-mode': { type: 'string' },
-    'admin-port': { type: 'string' },
-    'wire-cache': { type: 'string' },
-    'wire-cache-ttl': { type: 'string' },
-  })
-  if (values.help) {
+  const { help, flags } = parseStartOptions(args)
+  if (help) {
     console.log(START_HELP)
     return 0
-  }
-  const flags: CliOptions = {
-    origin: values.origin as string | undefined,
-    apiKeys: values['api-key'] as string[] | undefined,
-    config: values.config as string | undefined,
-    httpPort: values['http-port'] as string | undefined,
-    host: values.host as string | undefined,
-    tlsCert: values['tls-cert'] as string | undefined,
-    tlsKey: values['tls-key'] as string | undefined,
-    queryTimeout: values['query-timeout'] as string | undefined,
-    maxTransactionTimeout: values['max-transaction-timeout'] as string | undefined,
-    maxResponseSize: values['max-response-size'] as string | undefined,
-    maxRequestSize: values['max-request-size'] as string | undefined,
-    region: values.region as string | undefined,
-    logLevel: values['log-level'] as string | undefined,
-    cacheMaxSize: values['cache-max-size'] as string | undefined,
-    invalidateRateLimit: values['invalidate-rate-limit'] as string | undefined,
-    invalidateOnWrite: values['invalidate-on-write'] as string | undefined,
-    redis: values.redis as string | undefined,
-    consistency: values.consistency as string | undefined,
-    pgPort: values['pg-port'] as string | undefined,
-    pgPoolMode: values['pg-pool-mode'] as string | undefined,
-    adminPort: values['admin-port'] as string | undefined,
-    wireCache: values['wire-cache'] as string | undefined,
-    wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
   }
   // A door with no key would be open to anyone who can reach it: make one and show it once.
   // It stays valid across reloads for as long as the configuration names no key of its own.

@@ -118,10 +118,14 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     },
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      // Idle clients are told goodbye; busy ones get a moment to finish, then are cut.
-      for (const s of sockets) s.end()
+      // Idle clients are told goodbye at once; busy ones (a statement running, a transaction
+      // open) as soon as they become idle, and whatever is left at the deadline is cut.
       const deadline = Date.now() + graceMs
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      for (;;) {
+        for (const session of live) if (session.idle) session.shutdown()
+        if (sockets.size === 0 || Date.now() >= deadline) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
       for (const s of sockets) s.destroy()
       await closed
     },

@@ -138,6 +138,27 @@ export class Session {
     this.#attach(secure)
   }
 
+  /** Client frames received and not yet handled. */
+  #pending = 0
+
+  /**
+   * Nothing in flight for this client: no frame being handled, no statement awaiting its answer,
+   * outside a transaction. (Before startup completes a session counts as idle too.) Drain waits
+   * for this before saying goodbye.
+   */
+  get idle(): boolean {
+    if (this.#phase !== 'ready') return true
+    return this.#pending === 0 && this.#awaitingReady === 0 && !this.#inBatch && this.#batch === undefined && this.#txStatus === 'I' && !this.#relayBusy
+  }
+
+  /** Shutdown: tells the client, as Postgres does (57P01 admin_shutdown), and closes. */
+  shutdown(): void {
+    if (this.#phase === 'closed') return
+    this.#send(errorResponse('57P01', 'terminating connection due to administrator command (Sluice is shutting down)', 'FATAL'))
+    this.#socket.end()
+    this.#close()
+  }
+
   /** True when the client connection is encrypted. */
   get encrypted(): boolean {
     return this.#socket instanceof TLSSocket
@@ -151,7 +172,11 @@ export class Session {
     try {
       for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
         const frame = f
-        this.#work = this.#work.then(() => this.#handle(frame)).catch((err: unknown) => this.#fail(err))
+        this.#pending++
+        this.#work = this.#work
+          .then(() => this.#handle(frame))
+          .catch((err: unknown) => this.#fail(err))
+          .finally(() => this.#pending--)
       }
     } catch (err) {
       this.#fail(err)

@@ -97,6 +97,14 @@ describeWithPostgres('sluice start: SIGHUP reload', () => {
       expect((await hup('configuration reloaded', 3)).applied).toEqual(['keys', 'pg.rules'])
       expect(await query('third-key')).toMatchObject({ status: 200 })
       expect((await client.query('SELECT 1 AS still_connected')).rows).toEqual([{ still_connected: 1 }])
+
+      // The log level reloads: refused requests (info) stop being logged at warn.
+      const refusals = () => p.stderr().split('\n').filter((l) => l.includes('"code":"P6002"')).length
+      expect(refusals()).toBe(1) // the old key, after the first reload
+      write({ logLevel: 'warn', limits: { queryTimeout: '3s' }, pg: { cache: 'off' }, tenants: [tenant([sha('new-key'), sha('third-key')])] })
+      await hup('configuration reloaded; these changes need a restart', 2)
+      expect(await query('old-key')).toMatchObject({ status: 401 })
+      expect(refusals()).toBe(1)
     } finally {
       await client.end()
     }

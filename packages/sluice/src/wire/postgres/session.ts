@@ -140,6 +140,14 @@ export class Session {
 
   /** Client frames received and not yet handled. */
   #pending = 0
+  // Bound once: the per-frame chain allocates no closures beyond the frame's own.
+  readonly #handled = () => {
+    this.#pending--
+  }
+  readonly #handledWithError = (err: unknown) => {
+    this.#pending--
+    this.#fail(err)
+  }
 
   /**
    * Nothing in flight for this client: no frame being handled, no statement awaiting its answer,
@@ -173,10 +181,7 @@ export class Session {
       for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
         const frame = f
         this.#pending++
-        this.#work = this.#work
-          .then(() => this.#handle(frame))
-          .catch((err: unknown) => this.#fail(err))
-          .finally(() => this.#pending--)
+        this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
       }
     } catch (err) {
       this.#fail(err)

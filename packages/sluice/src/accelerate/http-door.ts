@@ -62,12 +62,11 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const transactions = new TransactionRegistry<Tenant>()
   let inFlight = 0
 
-  function authenticate(req: IncomingMessage, seen: Seen): Tenant {
+  function authenticate(req: IncomingMessage): Tenant {
     const key = bearerToken(req.headers.authorization)
     if (key === undefined) throw unauthorized('Missing API key: send "Authorization: Bearer <api_key>" (the api_key of your connection URL)')
     const tenant = keys.lookup(key)
     if (tenant === undefined) throw unauthorized('Invalid API key')
-    seen.tenant = tenant.name
     return tenant
   }
 
@@ -213,7 +212,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     sendPayload(res, encode(data), headers)
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string, seen: Seen): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
@@ -225,13 +224,13 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
 
     if (path === '/query') {
       expectMethod(method, 'POST')
-      const tenant = authenticate(req, seen)
+      const tenant = authenticate(req)
       return handleQuery(req, res, tenant, clientLine(req), headers)
     }
     const txRoute = TX_ROUTE.exec(path)
     if (txRoute) {
       expectMethod(method, 'POST')
-      const tenant = authenticate(req, seen)
+      const tenant = authenticate(req)
       const id = decodeURIComponent(txRoute[1]!)
       const tx = transactions.get(id, tenant)
       if (!tx) {
@@ -267,7 +266,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     switch (path) {
       case '/transaction/start': {
         expectMethod(method, 'POST')
-        const tenant = authenticate(req, seen)
+        const tenant = authenticate(req)
         const line = clientLine(req)
         const parsed = transactionStartBody.safeParse(await body(req))
         if (!parsed.success) throw invalidParameters(`Invalid transaction options: ${firstIssue(parsed.error)}`)
@@ -295,13 +294,13 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       }
       case '/connection-info': {
         expectMethod(method, 'GET')
-        const tenant = authenticate(req, seen)
+        const tenant = authenticate(req)
         const executor = await engines.executor(tenant.origin, clientLine(req))
         return send(res, 200, JSON.stringify(executor.connectionInfo()), headers)
       }
       case '/invalidate': {
         expectMethod(method, 'POST')
-        const tenant = authenticate(req, seen)
+        const tenant = authenticate(req)
         const parsed = invalidateBody.safeParse(await body(req))
         if (!parsed.success) throw invalidParameters(`Invalid invalidate request: ${firstIssue(parsed.error)}`)
         if (!invalidateLimiter.take(tenant.name)) {
@@ -341,8 +340,12 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * The one log line of a failed request. Internal failures (ours or the origin's) carry the error
    * with its stack; a caller's mistake carries only the code and the message the caller got.
    */
-  function logFailure(req: IncomingMessage, requestId: string, seen: Seen, answer: ErrorAnswer, err: unknown): void {
-    const fields = { requestId, door: 'http', operation: operationOf(req), tenant: seen.tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
+  function logFailure(req: IncomingMessage, requestId: string, answer: ErrorAnswer, err: unknown): void {
+    // The tenant is looked up again here rather than carried along: failures are rare, and the
+    // hit path stays free of per-request bookkeeping.
+    const key = bearerToken(req.headers.authorization)
+    const tenant = key === undefined ? undefined : keys.lookup(key)?.name
+    const fields = { requestId, door: 'http', operation: operationOf(req), tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
     if (answer.internal) logger.error({ ...fields, err }, 'request failed')
     else if (answer.status >= 500) logger.warn(fields, 'request failed')
     else logger.info(fields, 'request refused')
@@ -350,16 +353,15 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const requestId = nextRequestId(options.region)
-    const seen: Seen = { tenant: undefined }
     const started = performance.now()
     inFlight++
     res.once('close', () => {
       inFlight--
       observe(req, res, started)
     })
-    route(req, res, requestId, seen).catch((err: unknown) => {
+    route(req, res, requestId).catch((err: unknown) => {
       const answer = toErrorAnswer(err, requestId)
-      logFailure(req, requestId, seen, answer, err)
+      logFailure(req, requestId, answer, err)
       if (res.headersSent) {
         res.destroy()
         return
@@ -379,11 +381,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       return inFlight
     },
   }
-}
-
-/** What a request has revealed so far, for its log line. */
-interface Seen {
-  tenant: string | undefined
 }
 
 /** The operation label of a request (metrics and logs). */

@@ -136,7 +136,11 @@ async function start(args: string[]): Promise<number> {
     return config
   }
   const config = resolve()
+  // SIGHUP's default action ends the process: until the reload handler is in place, ignore it.
+  const early = () => console.error('sluice: SIGHUP while starting; ignored (send it again once started)')
+  process.on('SIGHUP', early)
   const sluice = await startSluice(config)
+  process.off('SIGHUP', early)
   printBanner(sluice, config, generatedKey ?? (flags.apiKeys?.[0] ?? process.env.SLUICE_API_KEYS?.split(',')[0]?.trim()), generatedKey !== undefined)
   handleSignals(sluice, resolve)
   return -1

@@ -113,6 +113,8 @@ describe('sluice keys', () => {
     expect((await sluice(['keys', 'revoke', '--config', file])).code).toBe(2)
     expect((await sluice(['keys', 'list'])).stderr).toContain('--config <file> is required')
     expect((await sluice(['keys', 'create', '--label', 'x'])).code).toBe(2)
+    expect((await sluice(['keys', 'frobnicate'])).stderr).toContain('unknown keys command "frobnicate"')
+    expect((await sluice(['keys'])).code).toBe(2)
     expect(readFileSync(file, 'utf8')).toBe(before)
   })
 

@@ -19,6 +19,19 @@ export class KeyRing<T> {
     this.#verified.clear()
   }
 
+  /**
+   * Swaps in a whole new set of keys at once (config reload): a lookup sees either the old set or
+   * the new one, never a mix. Requests already authenticated keep going.
+   */
+  replace(entries: Iterable<{ hash: Buffer; owner: T }>): void {
+    const next: { hash: Buffer; owner: T }[] = []
+    for (const e of entries) {
+      if (e.hash.length !== 32) throw new Error('API key hashes are 32-byte sha256 digests')
+      next.push({ hash: e.hash, owner: e.owner })
+    }
+    this.#entries = next
+  }
+
   get size(): number {
     return this.#entries.length
   }

@@ -2,7 +2,6 @@
 // calls, authentication, client-version dispatch, limits and error answers. Query execution
 // belongs to executor/, connections to pool/.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Limits } from '../config/schema.js'
 import { formatSize } from '../config/units.js'
@@ -16,9 +15,10 @@ import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
+import { nextRequestId } from '../observability/request-id.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
-import { HttpError, invalidParameters, toErrorAnswer, unauthorized } from './errors.js'
+import { HttpError, invalidParameters, toErrorAnswer, unauthorized, type ErrorAnswer } from './errors.js'
 import { parseJson, readBody } from './request-body.js'
 
 export interface Tenant {
@@ -69,9 +69,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const { keys, engines, cache, limits, logger } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
-  // Request ids: a per-process random prefix plus a counter; cheap and unique across restarts.
-  const idPrefix = randomBytes(4).toString('hex')
-  let counter = 0
   let inFlight = 0
 
   function authenticate(req: IncomingMessage): Tenant {
@@ -229,7 +226,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const path = q === -1 ? url : url.slice(0, q)
     ctx.path = path
     const method = req.method ?? 'GET'
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': `${ctx.requestId}-${options.region}` }
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': ctx.requestId }
     ctx.headers = headers
     // Limits come only from Sluice's configuration. The internal limit headers a Query Plan
     // Executor would honour (x-query-timeout, x-max-transaction-timeout, x-max-response-size)
@@ -340,19 +337,33 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   function observe(ctx: RequestContext, errorCode: string | undefined): void {
     const m = options.metrics
     if (!m) return
-    const path = ctx.path
-    const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
+    const operation = operationOfPath(ctx.path)
     const status = errorCode !== undefined ? 'error' : (ctx.headers?.['accelerate-cache-status'] ?? 'none')
-    m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, errorCode ?? '')
+    m.countRequest('http', operation, status, errorCode ?? '')
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
       m.observeLatency('http', kind, (performance.now() - ctx.started) / 1000)
     }
   }
 
+  /**
+   * The one log line of a failed request. Internal failures (ours or the origin's) carry the error
+   * with its stack; a caller's mistake carries only the code and the message the caller got.
+   */
+  function logFailure(req: IncomingMessage, requestId: string, answer: ErrorAnswer, err: unknown): void {
+    // The tenant is looked up again here rather than carried along: failures are rare, and the
+    // hit path stays free of per-request bookkeeping.
+    const key = bearerToken(req.headers.authorization)
+    const tenant = key === undefined ? undefined : keys.lookup(key)?.name
+    const fields = { requestId, door: 'http', operation: operationOf(req), tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
+    if (answer.internal) logger.error({ ...fields, err }, 'request failed')
+    else if (answer.status >= 500) logger.warn(fields, 'request failed')
+    else logger.info(fields, 'request refused')
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const ctx: RequestContext = {
-      requestId: `${idPrefix}${(counter++).toString(16).padStart(6, '0')}`,
+      requestId: nextRequestId(options.region),
       started: performance.now(),
       path: '/',
       headers: undefined,
@@ -367,8 +378,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
         inFlight--
         const requestId = ctx.requestId
         const answer = toErrorAnswer(err, requestId)
-        if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')
-        else logger.debug({ requestId, code: answer.body.code, message: answer.body.message }, 'request refused')
+        logFailure(req, requestId, answer, err)
         observe(ctx, answer.body.code)
         if (res.headersSent) {
           res.destroy()
@@ -376,7 +386,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
         }
         send(res, answer.status, JSON.stringify(answer.body), {
           ...JSON_HEADERS,
-          'cf-ray': `${requestId}-${options.region}`,
+          'cf-ray': requestId,
           'prisma-error-code': answer.body.code,
           ...answer.headers,
         })
@@ -390,6 +400,18 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       return inFlight
     },
   }
+}
+
+/** The operation label of a request (metrics and logs). */
+function operationOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  return operationOfPath(q === -1 ? url : url.slice(0, q))
+}
+
+function operationOfPath(path: string): string {
+  const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
+  return KNOWN_OPERATIONS.has(operation) ? operation : 'other'
 }
 
 function expectMethod(actual: string, expected: string): void {

@@ -1,17 +1,12 @@
-// Small operator commands: check-config, keys create, invalidate.
+// Small operator commands: check-config, invalidate (keys: see ./keys.ts).
 import { parseArgs } from 'node:util'
-import { formatKeyHash, generateApiKey, hashApiKey } from '../config/api-keys.js'
 import { loadConfig, ConfigError } from '../config/load.js'
+import { parseStartOptions } from './start-options.js'
 
 export const CHECK_CONFIG_HELP = `Usage: sluice check-config [--config <file>] [start options…]
 
-Validates the configuration that "sluice start" would use (flags, env vars, config file) without
+Validates the configuration that "sluice start" would use (the same flags, env vars, config file) without
 starting anything. Exit code 0 when valid, 2 with the problem (naming the field) otherwise.`
-
-export const KEYS_HELP = `Usage: sluice keys create
-
-Prints a new random API key (once) and the hashed form to put in a config file's tenant "apiKeys".
-Sluice stores only hashes; keep the key itself in your application's secret store.`
 
 export const INVALIDATE_HELP = `Usage: sluice invalidate (--tag <tag>… | --all) --url <http(s)://sluice:4466> --api-key <key>
 
@@ -19,35 +14,15 @@ Invalidates cached results of the key's tenant on a running Sluice (POST /invali
 Env: SLUICE_URL, SLUICE_API_KEY.`
 
 export function checkConfig(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: { config: { type: 'string' }, origin: { type: 'string' }, 'api-key': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
-    strict: false,
-  })
-  if (values.help) {
+  const { help, flags } = parseStartOptions(args)
+  if (help) {
     console.log(CHECK_CONFIG_HELP)
     return 0
   }
-  const config = loadConfig({
-    config: values.config as string | undefined,
-    origin: values.origin as string | undefined,
-    apiKeys: values['api-key'] as string[] | undefined,
-  })
+  const config = loadConfig(flags)
   if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
   console.log(`configuration is valid: ${config.tenants.length} tenant(s) (${config.tenants.map((t) => t.name).join(', ')}), HTTP port ${config.http.port}` +
     `${config.pg ? `, wire port ${config.pg.port}` : ''}${config.redis ? ', Redis tier' : ''}`)
-  return 0
-}
-
-export function keys(args: string[]): number {
-  const [sub] = args
-  if (sub !== 'create') {
-    console.log(KEYS_HELP)
-    return sub === '--help' || sub === '-h' ? 0 : 2
-  }
-  const key = generateApiKey()
-  console.log(`API key (shown once): ${key}`)
-  console.log(`stored form for the config file: ${formatKeyHash(hashApiKey(key))}`)
   return 0
 }
 

@@ -2,13 +2,16 @@
 // The `sluice` command line.
 import { parseArgs } from 'node:util'
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig, type CliOptions } from '../config/load.js'
+import { ConfigError, loadConfig } from '../config/load.js'
+import type { SluiceConfig } from '../config/schema.js'
 import { generateApiKey, hashApiKey } from '../config/api-keys.js'
 import { startSluice, type RunningSluice } from '../server/sluice.js'
 import { redactUrl } from '../pool/origin-url.js'
 import { describeSupported } from '../executor/registry.js'
 import { runDev } from '../server/dev.js'
-import { checkConfig, invalidate, keys } from './commands.js'
+import { checkConfig, invalidate } from './commands.js'
+import { keys } from './keys.js'
+import { parseStartOptions } from './start-options.js'
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
@@ -66,7 +69,7 @@ Commands:
   start          run Sluice in front of your database (see: sluice start --help)
   dev            run Sluice on an embedded database for local development
   check-config   validate the configuration without starting
-  keys create    make an API key and print its hashed form for the config file
+  keys           create, list and revoke API keys (stored hashed in the config file)
   invalidate     drop cached results of a tenant on a running Sluice (--tag … | --all)
   version        print the version
 
@@ -88,6 +91,10 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
     case '--version':
     case '-v':
+      if (rest[0] === '--help' || rest[0] === '-h') {
+        console.log('Usage: sluice version\n\nPrints the version of Sluice.')
+        return 0
+      }
       console.log(VERSION)
       return 0
     case undefined:
@@ -110,102 +117,74 @@ function parse(args: string[], options: OptionSpec): ParsedValues {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    origin: { type: 'string' },
-    'api-key': { type: 'string', multiple: true },
-    config: { type: 'string' },
-    'http-port': { type: 'string' },
-    host: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'query-timeout': { type: 'string' },
-    'max-transaction-timeout': { type: 'string' },
-    'max-response-size': { type: 'string' },
-    'max-request-size': { type: 'string' },
-    region: { type: 'string' },
-    'log-level': { type: 'string' },
-    'cache-max-size': { type: 'string' },
-    'invalidate-rate-limit': { type: 'string' },
-    'invalidate-on-write': { type: 'string' },
-    redis: { type: 'string' },
-    consistency: { type: 'string' },
-    'pg-port': { type: 'string' },
-    'pg-pool-mode': { type: 'string' },
-    'admin-port': { type: 'string' },
-    'wire-cache': { type: 'string' },
-    'wire-cache-ttl': { type: 'string' },
-  })
-  if (values.help) {
+  const { help, flags } = parseStartOptions(args)
+  if (help) {
     console.log(START_HELP)
     return 0
   }
-  const flags: CliOptions = {
-    origin: values.origin as string | undefined,
-    apiKeys: values['api-key'] as string[] | undefined,
-    config: values.config as string | undefined,
-    httpPort: values['http-port'] as string | undefined,
-    host: values.host as string | undefined,
-    tlsCert: values['tls-cert'] as string | undefined,
-    tlsKey: values['tls-key'] as string | undefined,
-    queryTimeout: values['query-timeout'] as string | undefined,
-    maxTransactionTimeout: values['max-transaction-timeout'] as string | undefined,
-    maxResponseSize: values['max-response-size'] as string | undefined,
-    maxRequestSize: values['max-request-size'] as string | undefined,
-    region: values.region as string | undefined,
-    logLevel: values['log-level'] as string | undefined,
-    cacheMaxSize: values['cache-max-size'] as string | undefined,
-    invalidateRateLimit: values['invalidate-rate-limit'] as string | undefined,
-    invalidateOnWrite: values['invalidate-on-write'] as string | undefined,
-    redis: values.redis as string | undefined,
-    consistency: values.consistency as string | undefined,
-    pgPort: values['pg-port'] as string | undefined,
-    pgPoolMode: values['pg-pool-mode'] as string | undefined,
-    adminPort: values['admin-port'] as string | undefined,
-    wireCache: values['wire-cache'] as string | undefined,
-    wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
-  }
-  const config = loadConfig(flags)
-  if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
   // A door with no key would be open to anyone who can reach it: make one and show it once.
+  // It stays valid across reloads for as long as the configuration names no key of its own.
   let generatedKey: string | undefined
-  const first = config.tenants[0]!
-  if (first.apiKeyHashes.length === 0) {
-    generatedKey = generateApiKey()
-    first.apiKeyHashes.push(hashApiKey(generatedKey))
+  const resolve = (): SluiceConfig => {
+    const config = loadConfig(flags)
+    if (config.tenants.length === 0) throw new ConfigError('nothing to serve: give --origin <database-url> (or tenants in --config)')
+    const first = config.tenants[0]!
+    if (first.apiKeyHashes.length === 0) {
+      generatedKey ??= generateApiKey()
+      first.apiKeyHashes.push(hashApiKey(generatedKey))
+    }
+    return config
   }
+  const config = resolve()
+  // SIGHUP's default action ends the process: until the reload handler is in place, ignore it.
+  const early = () => console.error('sluice: SIGHUP while starting; ignored (send it again once started)')
+  process.on('SIGHUP', early)
   const sluice = await startSluice(config)
-  printBanner(sluice, generatedKey ?? (flags.apiKeys?.[0] ?? process.env.SLUICE_API_KEYS?.split(',')[0]?.trim()), generatedKey !== undefined)
-  handleSignals(sluice)
+  process.off('SIGHUP', early)
+  printBanner(sluice, config, generatedKey ?? (flags.apiKeys?.[0] ?? process.env.SLUICE_API_KEYS?.split(',')[0]?.trim()), generatedKey !== undefined)
+  handleSignals(sluice, resolve)
   return -1
 }
 
-function printBanner(sluice: RunningSluice, key: string | undefined, generated: boolean): void {
+function printBanner(sluice: RunningSluice, config: SluiceConfig, key: string | undefined, generated: boolean): void {
   const scheme = sluice.tls ? 'https' : 'http'
-  console.log(`Sluice ${VERSION} — HTTP door on ${scheme}://0.0.0.0:${sluice.httpPort}${sluice.tls ? ' (TLS)' : ''}`)
+  // Where to point clients: the configured address, or this machine when listening on all of them.
+  const reach = (host: string) => (host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host)
+  console.log(`Sluice ${VERSION} (pid ${process.pid})`)
+  console.log(`  HTTP door (Prisma Accelerate protocol) on ${scheme}://${config.http.host}:${sluice.httpPort}${sluice.tls ? ' (TLS)' : ''}`)
   for (const t of sluice.tenants) {
     const s = t.origin.settings
-    console.log(`  tenant ${t.name} → ${redactUrl(s.url)} (connection_limit ${s.connectionLimit}, pool_timeout ${s.poolTimeoutSeconds}s)`)
+    console.log(`    tenant ${t.name} → ${redactUrl(s.url)} (connection_limit ${s.connectionLimit}, pool_timeout ${s.poolTimeoutSeconds}s)`)
   }
-  if (sluice.pgPort !== undefined) {
-    console.log(`  Postgres wire door on port ${sluice.pgPort}: keep your DATABASE_URL, change host and port`)
+  if (sluice.pgPort !== undefined && config.pg) {
+    console.log(`  Postgres wire door on ${config.pg.host}:${sluice.pgPort}: keep your DATABASE_URL, change host and port`)
     for (const t of sluice.tenants) {
       const u = new URL(t.origin.settings.url)
-      if (u.password) u.password = '***'
-      u.hostname = 'localhost'
+      u.username ||= 'user'
+      u.password = u.password ? 'pass' : ''
+      u.hostname = reach(config.pg.host)
       u.port = String(sluice.pgPort)
+      for (const k of ['connection_limit', 'pool_timeout']) u.searchParams.delete(k)
       console.log(`    ${t.name}: ${u.toString()}`)
     }
   }
-  if (sluice.adminPort !== undefined) console.log(`  metrics: http://127.0.0.1:${sluice.adminPort}/metrics`)
+  if (sluice.adminPort !== undefined && config.admin) {
+    const admin = `http://${reach(config.admin.host)}:${sluice.adminPort}`
+    console.log(`  metrics:   ${admin}/metrics`)
+    console.log(`  dashboard: ${admin}/`)
+  }
+  console.log(`  reload keys and rules: kill -HUP ${process.pid}; stop (draining): kill -TERM ${process.pid}`)
   const shown = key ?? '<your api key>'
   if (generated) console.log(`  No API key was configured; generated one for this run: ${key}`)
   const url = sluice.tls
     ? `prisma://<this host's name on the certificate>:${sluice.httpPort}/?api_key=${shown}`
-    : `prisma+postgres://localhost:${sluice.httpPort}/?api_key=${shown}`
-  console.log(`\naccelerateUrl="${url}"`)
+    : // the client speaks plain HTTP only to localhost; other hosts need TLS (prisma://)
+      `prisma+postgres://localhost:${sluice.httpPort}/?api_key=${shown}`
+  console.log(`\nPaste into your app: new PrismaClient({ accelerateUrl }).$extends(withAccelerate())`)
+  console.log(`accelerateUrl="${url}"`)
 }
 
-function handleSignals(sluice: RunningSluice): void {
+function handleSignals(sluice: RunningSluice, resolve: () => SluiceConfig): void {
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -218,6 +197,19 @@ function handleSignals(sluice: RunningSluice): void {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  // Reload: the same sources as at start (flags > env > file), read again.
+  process.on('SIGHUP', () => {
+    if (stopping) return
+    let next: SluiceConfig
+    try {
+      next = resolve()
+    } catch (err) {
+      if (err instanceof ConfigError) sluice.logger.error({ error: err.message }, 'configuration reload refused; the running configuration stays')
+      else sluice.logger.error({ err }, 'configuration reload failed; the running configuration stays')
+      return
+    }
+    sluice.reload(next)
+  })
 }
 
 async function dev(args: string[]): Promise<number> {

@@ -79,12 +79,42 @@ function merge(flags: CliOptions, env: CliOptions): CliOptions {
   return out
 }
 
-export function readConfigFile(path: string): FileConfig {
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/**
+ * Replaces `${NAME}` in every string of the file with the environment variable NAME, so secrets
+ * (origin passwords, Redis URLs) can stay out of the file. A variable that is not set is an error
+ * naming the field, unless `missing` is "keep" (then the reference stays as written).
+ */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, missing: 'error' | 'keep' = 'error', path = ''): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (ref, name: string) => {
+      const v = env[name]
+      if (v !== undefined) return v
+      if (missing === 'keep') return ref
+      throw new ConfigError(`${path || '(root)'}: environment variable ${name} is not set`)
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, missing, `${path}[${i}]`))
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, env, missing, path ? `${path}.${k}` : k)
+    return out
+  }
+  return value
+}
+
+export function readConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): FileConfig {
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
   } catch (e) {
     throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`)
+  }
+  try {
+    raw = expandEnv(raw, env)
+  } catch (e) {
+    throw new ConfigError(`invalid config file ${path}:\n  ${(e as Error).message}`)
   }
   const parsed = fileConfigSchema.safeParse(raw)
   if (!parsed.success) throw new ConfigError(`invalid config file ${path}:\n${describeIssues(parsed.error)}`)
@@ -92,7 +122,7 @@ export function readConfigFile(path: string): FileConfig {
 }
 
 /** One line per problem, each naming the field (`tenants[0].apiKeys[1]: …`). */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: Pick<z.ZodError, 'issues'>): string {
   return error.issues
     .map((i) => {
       const path = i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join('')
@@ -134,7 +164,7 @@ function port(v: string): number {
  */
 export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.env): SluiceConfig {
   const opts = merge(flags, optionsFromEnv(env))
-  const file: FileConfig = opts.config ? readConfigFile(opts.config) : {}
+  const file: FileConfig = opts.config ? readConfigFile(opts.config, env) : {}
 
   const tenants: TenantConfig[] = (file.tenants ?? []).map((t) => ({
     name: t.name,
@@ -143,7 +173,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     consistency: t.consistency ?? 'eventual',
     pgPoolMode: t.pgPoolMode ?? 'transaction',
     pgAuth: t.pgAuth ?? 'scram',
-    apiKeyHashes: t.apiKeys.map(parseKeyHash),
+    apiKeyHashes: t.apiKeys.map((k) => parseKeyHash(typeof k === 'string' ? k : k.hash)),
   }))
   if (opts.origin !== undefined) {
     if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')

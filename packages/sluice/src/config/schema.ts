@@ -32,17 +32,33 @@ export function isPostgresUrl(u: string): boolean {
   }
 }
 
+const HASHED_ONLY = 'API keys in a config file are stored hashed: "sha256:<64 hex digits>" (make one with `sluice keys create`, or printf %s "$KEY" | sha256sum)'
+
+/**
+ * One stored key: the bare `sha256:…` string, or the object `sluice keys create --config` writes
+ * (hash plus a label and creation time for `keys list`). A bare string is checked on its own so that
+ * a clear-text key gets the "stored hashed" message rather than a generic union error.
+ */
+const apiKeyEntry = z.union([
+  z.string().regex(API_KEY_HASH, HASHED_ONLY),
+  z
+    .object({
+      hash: z.string().regex(API_KEY_HASH, HASHED_ONLY),
+      label: z.string().max(200).optional(),
+      created: z.string().optional(),
+    })
+    .strict(),
+])
+
+export type ApiKeyEntry = z.infer<typeof apiKeyEntry>
+
 const originUrl = z.string().refine(isPostgresUrl, { message: 'must be a postgres:// or postgresql:// URL' })
 
 export const tenantSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, "_", "." or "-"'),
     origin: originUrl,
-    apiKeys: z
-      .array(
-        z.string().regex(API_KEY_HASH, 'API keys in a config file are stored hashed: "sha256:<64 hex digits>" (e.g. printf %s "$KEY" | sha256sum)'),
-      )
-      .min(1, 'a tenant needs at least one API key'),
+    apiKeys: z.array(apiKeyEntry).min(1, 'a tenant needs at least one API key'),
     /** Writes through Sluice invalidate cached results of the tables they wrote (default true). */
     invalidateOnWrite: z.boolean().optional(),
     /** With a Redis tier: eventual (default) or strict. */

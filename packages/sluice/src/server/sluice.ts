@@ -19,6 +19,7 @@ import { startAdmin } from './admin.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
 import { listen } from '../util/listen.js'
+import { afterReload, compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
 
 export interface RunningSluice {
   /** Port the HTTP door listens on (useful when configured with port 0). */
@@ -37,6 +38,12 @@ export interface RunningSluice {
   readonly cache: QueryCache
   /** The shared tier, when configured. */
   readonly shared: RedisTier | undefined
+  /**
+   * Applies a newly loaded configuration without dropping connections: API keys, the wire door's
+   * cache rules and the log level. Changes that need a restart are reported (and logged) and
+   * otherwise ignored. See ./reload.ts.
+   */
+  reload(config: SluiceConfig): ReloadReport
   /** Stops accepting, waits for in-flight requests (up to `graceMs`), rolls back open transactions, closes pools. */
   close(graceMs?: number): Promise<void>
 }
@@ -113,26 +120,41 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     ? await startPgDoor({
         port: config.pg.port,
         host: config.pg.host,
+        region: config.region,
         routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
         cache,
         metrics,
         ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),
-        cacheSettings: {
-          mode: config.pg.cache,
-          autoTtlMs: config.pg.autoTtlMs,
-          maxResultBytes: config.pg.maxResultBytes,
-          rules: config.pg.rules.map((r) => ({
-            ...(r.table !== undefined ? { table: r.table } : {}),
-            ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
-            policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },
-          })),
-        },
+        cacheSettings: wireCacheSettings(config.pg),
         logger,
       }).catch(async (err: unknown) => {
         server.close()
         throw err
       })
     : undefined
+
+  let running = config
+  function reload(next: SluiceConfig): ReloadReport {
+    const diff = compareConfigs(running, next)
+    running = afterReload(running, next)
+    if (diff.keysChanged) {
+      const byName = new Map(tenants.map((t) => [t.name, t]))
+      const entries: { hash: Buffer; owner: Tenant }[] = []
+      for (const t of next.tenants) {
+        const tenant = byName.get(t.name)
+        // A tenant added by the new file has no pool yet: its keys wait for a restart.
+        if (tenant) for (const hash of t.apiKeyHashes) entries.push({ hash, owner: tenant })
+      }
+      keys.replace(entries)
+    }
+    if (diff.pgCacheChanged && pgDoor && next.pg) pgDoor.setCacheSettings(wireCacheSettings(next.pg))
+    // First, so that the new level governs the lines below too.
+    if (diff.logLevelChanged) logger.level = next.logLevel
+    const report = { applied: diff.applied, needsRestart: diff.needsRestart }
+    if (report.needsRestart.length > 0) logger.warn({ fields: report.needsRestart }, 'configuration reloaded; these changes need a restart and are ignored until then')
+    logger.info({ applied: report.applied }, report.applied.length > 0 ? 'configuration reloaded' : 'configuration reloaded; nothing to apply')
+    return report
+  }
 
   let closing: Promise<void> | undefined
   async function close(graceMs = 10_000): Promise<void> {
@@ -154,5 +176,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
+  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, reload, close }
 }

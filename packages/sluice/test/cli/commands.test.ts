@@ -34,6 +34,17 @@ describe('sluice keys create / check-config', () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('tenants[0].apiKeys[0]')
   })
+
+  it('check-config reads the same flags as start and names a bad one', async () => {
+    const ok = await sluice(['check-config', '--origin', 'postgresql://db/app', '--pg-port', 'off', '--http-port', '5000'])
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toContain('HTTP port 5000')
+    expect(ok.stdout).not.toContain('wire port')
+    const bad = await sluice(['check-config', '--origin', 'postgresql://db/app', '--query-timeout', 'soon'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^sluice: --query-timeout: /)
+    expect((await sluice(['check-config', '--no-such-flag'])).code).toBe(2)
+  })
 })
 
 describeWithPostgres('sluice invalidate', () => {

@@ -59,6 +59,13 @@ describeWithPostgres('sluice start', () => {
       const [, url] = await p.waitFor(/accelerateUrl="([^"]+)"/)
       expect(url).toMatch(/^prisma\+postgres:\/\/localhost:\d+\/\?api_key=env-key-1$/)
       expect(p.stdout()).toContain('connection_limit')
+      // The banner: every listener and what to paste.
+      const out = p.stdout()
+      expect(out).toMatch(/HTTP door \(Prisma Accelerate protocol\) on http:\/\/0\.0\.0\.0:\d+/)
+      expect(out).toMatch(/default: postgresql:\/\/postgres@localhost:\d+\/cli_start_\d+\n/)
+      expect(out).toMatch(/metrics: +http:\/\/127\.0\.0\.1:\d+\/metrics/)
+      expect(out).toMatch(/dashboard: +http:\/\/127\.0\.0\.1:\d+\//)
+      expect(out).toContain(`kill -HUP ${p.child.pid}`)
       const { code, result } = await runClientScript(url!.replace('env-key-1', 'env-key-2'))
       expect(result).toMatchObject({ rows: [{ id: 1, note: 'hello' }], invalidated: { ok: true } })
       expect(code).toBe(0)

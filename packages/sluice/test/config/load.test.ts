@@ -90,3 +90,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ origin: 'postgresql://db/x', maxResponseSize: 'huge' }, {})).toThrow(/--max-response-size/)
   })
 })
+
+describe('secrets from the environment', () => {
+  it('expands ${VAR} in the config file, and names the field when VAR is not set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-env-'))
+    const file = join(dir, 'sluice.json')
+    writeFileSync(file, JSON.stringify({
+      redis: { url: '${REDIS_URL}' },
+      tenants: [{ name: 'a', origin: 'postgresql://app:${DB_PASSWORD}@db/app', apiKeys: [`sha256:${'a'.repeat(64)}`] }],
+    }))
+    const config = loadConfig({ config: file }, { DB_PASSWORD: 's3cret', REDIS_URL: 'redis://:pw@cache:6379' })
+    expect(config.tenants[0]!.origin).toBe('postgresql://app:s3cret@db/app')
+    expect(config.redis?.url).toBe('redis://:pw@cache:6379')
+    expect(() => loadConfig({ config: file }, { REDIS_URL: 'redis://cache' })).toThrow(/tenants\[0\]\.origin: environment variable DB_PASSWORD is not set/)
+  })
+})

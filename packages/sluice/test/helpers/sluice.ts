@@ -1,4 +1,5 @@
 // Starts an in-process Sluice for a test, on a free port, with quiet logs.
+import type { Logger } from 'pino'
 import { hashApiKey } from '../../src/config/api-keys.js'
 import { DEFAULT_CACHE, DEFAULT_LIMITS, type Limits, type SluiceConfig } from '../../src/config/schema.js'
 import { startSluice as start, type RunningSluice, type SluiceHooks } from '../../src/server/sluice.js'
@@ -22,6 +23,8 @@ export interface TestSluiceOptions {
   tls?: { cert: string; key: string }
   region?: string
   logLevel?: SluiceConfig['logLevel']
+  /** Where logs go (default: stderr at logLevel). */
+  logger?: Logger
 }
 
 export interface TestSluice {
@@ -62,7 +65,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
       apiKeyHashes: t.apiKeys.map(hashApiKey),
     })),
   }
-  const sluice = await start(config, undefined, options.hooks)
+  const sluice = await start(config, options.logger, options.hooks)
   const port = sluice.httpPort
   const scheme = options.tls ? 'https' : 'http'
   return {

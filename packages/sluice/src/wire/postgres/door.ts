@@ -9,8 +9,11 @@ import type { Metrics } from '../../observability/metrics.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
 import { listen } from '../../util/listen.js'
+import { nextRequestId } from '../../observability/request-id.js'
 
 export interface PgDoorOptions {
+  /** Suffix of session request ids, as in the HTTP door's cf-ray. */
+  region?: string
   port: number
   host: string
   routes: WireRoute[]
@@ -27,6 +30,8 @@ export interface PgDoor {
   readonly sessions: number
   /** Why statements were not cached, with counts. */
   readonly notCached: ReadonlyMap<string, number>
+  /** Replaces the cache settings (config reload); sessions use them from their next statement on. */
+  setCacheSettings(settings: WireCacheSettings): void
   close(graceMs?: number): Promise<void>
 }
 
@@ -92,7 +97,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
 
   const sockets = new Set<import('node:net').Socket>()
   const server: Server = createServer((socket) => {
-    const session = new Session(socket, ctx)
+    const session = new Session(socket, ctx, nextRequestId(options.region ?? 'local'))
     live.add(session)
     sockets.add(socket)
     socket.once('close', () => {
@@ -108,12 +113,19 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       return live.size
     },
     notCached,
+    setCacheSettings(settings) {
+      ctx.cacheSettings = settings
+    },
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      // Idle clients are told goodbye; busy ones get a moment to finish, then are cut.
-      for (const s of sockets) s.end()
+      // Idle clients are told goodbye at once; busy ones (a statement running, a transaction
+      // open) as soon as they become idle, and whatever is left at the deadline is cut.
       const deadline = Date.now() + graceMs
-      while (sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      for (;;) {
+        for (const session of live) if (session.idle) session.shutdown()
+        if (sockets.size === 0 || Date.now() >= deadline) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
       for (const s of sockets) s.destroy()
       await closed
     },

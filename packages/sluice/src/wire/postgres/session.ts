@@ -23,6 +23,7 @@ import {
   backendKeyData,
   bindComplete,
   parseComplete,
+  errorFields,
   errorResponse,
   message,
   parameterStatus,
@@ -76,6 +77,8 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 class NotCacheable extends Error {}
 
 export class Session {
+  /** Request id of the session (`<id>-<region>`), on every log line about it. */
+  readonly id: string
   #socket: Socket | TLSSocket
   readonly #ctx: SessionContext
   readonly #reader = new FrameReader(true)
@@ -108,7 +111,8 @@ export class Session {
 
   readonly #dataListener = (chunk: Buffer) => this.#onData(chunk)
 
-  constructor(socket: Socket, ctx: SessionContext) {
+  constructor(socket: Socket, ctx: SessionContext, id: string) {
+    this.id = id
     this.#socket = socket
     this.#write = tickWriter(socket)
     this.#ctx = ctx
@@ -134,6 +138,35 @@ export class Session {
     this.#attach(secure)
   }
 
+  /** Client frames received and not yet handled. */
+  #pending = 0
+  // Bound once: the per-frame chain allocates no closures beyond the frame's own.
+  readonly #handled = () => {
+    this.#pending--
+  }
+  readonly #handledWithError = (err: unknown) => {
+    this.#pending--
+    this.#fail(err)
+  }
+
+  /**
+   * Nothing in flight for this client: no frame being handled, no statement awaiting its answer,
+   * outside a transaction. (Before startup completes a session counts as idle too.) Drain waits
+   * for this before saying goodbye.
+   */
+  get idle(): boolean {
+    if (this.#phase !== 'ready') return true
+    return this.#pending === 0 && this.#awaitingReady === 0 && !this.#inBatch && this.#batch === undefined && this.#txStatus === 'I' && !this.#relayBusy
+  }
+
+  /** Shutdown: tells the client, as Postgres does (57P01 admin_shutdown), and closes. */
+  shutdown(): void {
+    if (this.#phase === 'closed') return
+    this.#send(errorResponse('57P01', 'terminating connection due to administrator command (Sluice is shutting down)', 'FATAL'))
+    this.#socket.end()
+    this.#close()
+  }
+
   /** True when the client connection is encrypted. */
   get encrypted(): boolean {
     return this.#socket instanceof TLSSocket
@@ -147,7 +180,8 @@ export class Session {
     try {
       for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
         const frame = f
-        this.#work = this.#work.then(() => this.#handle(frame)).catch((err: unknown) => this.#fail(err))
+        this.#pending++
+        this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
       }
     } catch (err) {
       this.#fail(err)
@@ -162,13 +196,32 @@ export class Session {
     this.#write(bytes)
   }
 
+  /**
+   * The one log line of an error the client is sent. `err` (with its stack) only for internal
+   * failures; a client's or the database's error carries its SQLSTATE and message, never the
+   * statement or its parameters.
+   */
+  #logError(code: string, message: string, level: 'info' | 'warn' | 'error', what: string, err?: unknown): void {
+    const fields = { requestId: this.id, door: 'pg', tenant: this.#route?.tenant, code, message, ...(err !== undefined ? { err } : {}) }
+    this.#ctx.logger[level](fields, what)
+  }
+
+  /** An ErrorResponse from the origin on its way to the client. */
+  #logServerError(body: Buffer): void {
+    if (!this.#ctx.logger.isLevelEnabled('info')) return
+    const f = errorFields(body)
+    this.#logError(f.get('C') ?? 'XX000', f.get('M') ?? '', 'info', 'statement failed on the origin')
+  }
+
   /** Protocol violations and internal failures: an ErrorResponse, then the connection is closed. */
   #fail(err: unknown): void {
     if (this.#phase === 'closed') return
     const protocol = err instanceof ProtocolError
-    if (!protocol) this.#ctx.logger.warn({ err }, 'wire session failed')
     const sqlstate = protocol ? '08P01' : err instanceof PoolTimeoutError ? '53300' : '08006'
     const text = protocol || err instanceof PoolTimeoutError ? (err as Error).message : 'Sluice: connection to the origin failed'
+    if (protocol) this.#logError(sqlstate, text, 'info', 'protocol violation; session closed')
+    else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn', 'no origin connection within pool_timeout; session closed')
+    else this.#logError(sqlstate, text, 'error', 'wire session failed', err)
     this.#send(errorResponse(sqlstate, text, 'FATAL'))
     this.#socket.end()
     this.#close()
@@ -211,6 +264,7 @@ export class Session {
     }
     if (code !== PROTOCOL_V3) throw new ProtocolError(`unsupported protocol version ${code >> 16}.${code & 0xffff}`)
     if (this.#ctx.requireTls && !this.encrypted) {
+      this.#logError('28000', 'TLS required', 'info', 'session refused')
       this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -222,6 +276,7 @@ export class Session {
     this.#reader.untyped = false
     const route = this.#ctx.routes(this.#user, this.#database)
     if (!route) {
+      this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info', 'session refused')
       this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
       this.#socket.end()
       this.#phase = 'closed'
@@ -248,6 +303,7 @@ export class Session {
   async #authenticate(f: Frame): Promise<void> {
     if (f.type !== T.Password) throw new ProtocolError('expected a password message')
     const refuse = () => {
+      this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info', 'session refused')
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
       this.#socket.end()
       this.#close()
@@ -291,6 +347,7 @@ export class Session {
     this.#key = this.#ctx.register(this)
     out.push(backendKeyData(this.#key.pid, this.#key.secret), readyForQuery('I'))
     this.#phase = 'ready'
+    this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: route.tenant, user: this.#user, database: this.#database }, 'wire session started')
     this.#send(Buffer.concat(out))
   }
 
@@ -437,7 +494,11 @@ export class Session {
               resolve()
               return
             }
-            if (f.type === T.ErrorResponse) failed = true
+            if (f.type === T.ErrorResponse) {
+              failed = true
+              // A failed extended execution is replayed and relayed (and logged) the ordinary way.
+              if (skip === 0) this.#logServerError(f.body)
+            }
             // Notices and parameter changes are not part of a result worth replaying.
             if (f.type === T.NoticeResponse || f.type === T.ParameterStatus) return
             if (skip > 0 && (f.type === T.ParseComplete || f.type === T.BindComplete)) {
@@ -673,6 +734,9 @@ export class Session {
       case T.CommandComplete:
         this.#lastTag = new BodyReader(f.body).cstring()
         break
+      case T.ErrorResponse:
+        this.#logServerError(f.body)
+        break
       case T.ReadyForQuery: {
         this.#awaitingReady--
         this.#parseQueue = []
@@ -740,6 +804,7 @@ export class Session {
       this.#cleanup()
       return
     }
+    if (this.#phase === 'ready') this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: this.#route?.tenant }, 'wire session ended')
     this.#phase = 'closed'
     this.#cleanup()
   }

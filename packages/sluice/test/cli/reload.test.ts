@@ -1,0 +1,114 @@
+// SIGHUP: `sluice start` re-reads its config file and applies keys and wire cache rules without
+// dropping connections; a bad file is refused with the field named and the running config stays.
+import { createHash } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createDatabase, describeWithPostgres } from '../helpers/postgres.js'
+import { SLUICE_BIN, spawnNode, type Spawned } from './process.js'
+
+const sha = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`
+const RAW = JSON.stringify({ operation: 'queryRaw', plan: { type: 'query', args: { type: 'rawSql', sql: 'SELECT name FROM items', args: [], argTypes: [] } }, params: {} })
+
+describeWithPostgres('sluice start: SIGHUP reload', () => {
+  let db: string
+  let file: string
+  let p: Spawned
+  let httpUrl: string
+  let metricsUrl: string
+  let wireUrl: string
+
+  const write = (config: unknown) => writeFileSync(file, JSON.stringify(config, null, 2))
+  const tenant = (apiKeys: unknown[]) => ({ name: 'app', origin: db, apiKeys })
+  const query = async (key: string) => {
+    const res = await fetch(`${httpUrl}/query`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: RAW })
+    return { status: res.status, body: (await res.json()) as { data?: unknown; code?: string } }
+  }
+  /** `sluice_requests_total` of wire statements with this cache status. */
+  const wireCount = async (status: string) => {
+    const text = await (await fetch(metricsUrl)).text()
+    const m = new RegExp(`^sluice_requests_total\\{door="pg",operation="statement",status="${status}",code=""\\} (\\d+)$`, 'm').exec(text)
+    return Number(m?.[1] ?? 0)
+  }
+  /** Sends SIGHUP and waits for the n-th log line with this message. */
+  const hup = async (msg: string, n: number) => {
+    p.child.kill('SIGHUP')
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const lines = p.stderr().split('\n').filter((l) => l.includes(`"msg":"${msg}`))
+      if (lines.length >= n) return JSON.parse(lines[n - 1]!) as Record<string, unknown>
+      if (Date.now() > deadline) throw new Error(`no "${msg}" log line after SIGHUP\nstderr: ${p.stderr()}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  beforeAll(async () => {
+    db = await createDatabase('cli_reload', "CREATE TABLE items (id int primary key, name text); INSERT INTO items VALUES (1, 'one')")
+    file = join(mkdtempSync(join(tmpdir(), 'sluice-reload-')), 'sluice.json')
+    write({ logLevel: 'info', pg: { cache: 'off' }, tenants: [tenant([sha('old-key')])] })
+    p = spawnNode([SLUICE_BIN, 'start', '--config', file, '--host', '127.0.0.1', '--http-port', '0', '--pg-port', '0', '--admin-port', '0'], { SLUICE_API_KEYS: '', SLUICE_CONFIG: '' })
+    await p.waitFor(/accelerateUrl=/)
+    httpUrl = `http://127.0.0.1:${p.stdout().match(/HTTP door .* on http:\/\/127\.0\.0\.1:(\d+)/)![1]}`
+    metricsUrl = p.stdout().match(/metrics: +(http:\S+\/metrics)/)![1]!
+    wireUrl = p.stdout().match(/app: (postgresql:\S+)/)![1]!
+  })
+  afterAll(() => {
+    if (p && p.child.exitCode === null) p.child.kill('SIGKILL')
+  })
+
+  it('applies new keys and cache rules; open wire connections carry on; a bad file changes nothing', async () => {
+    expect(wireUrl).toMatch(/^postgresql:\/\/postgres@127\.0\.0\.1:\d+\/cli_reload_\d+$/)
+    expect(await query('old-key')).toMatchObject({ status: 200, body: { data: { rows: [['one']] } } })
+    const client = new pg.Client({ connectionString: wireUrl })
+    await client.connect()
+    try {
+      expect((await client.query('SELECT name FROM items')).rows).toEqual([{ name: 'one' }])
+      const uncached = await wireCount('none')
+      expect(uncached).toBeGreaterThanOrEqual(1)
+      expect(await wireCount('miss')).toBe(0)
+
+      // Revoke the old key, add a new one (in the object form `keys create` writes), cache items.
+      write({ logLevel: 'info', pg: { cache: 'off', rules: [{ table: 'items', ttl: '60s' }] }, tenants: [tenant([{ hash: sha('new-key'), label: 'rotated' }])] })
+      const reloaded = await hup('configuration reloaded', 1)
+      expect(reloaded.applied).toEqual(['keys', 'pg.rules'])
+
+      expect(await query('old-key')).toMatchObject({ status: 401, body: { code: 'P6002' } })
+      expect(await query('new-key')).toMatchObject({ status: 200, body: { data: { rows: [['one']] } } })
+
+      // The connection opened before the reload still works, and the rule now caches its read.
+      expect((await client.query('SELECT name FROM items')).rows).toEqual([{ name: 'one' }])
+      expect(await wireCount('miss')).toBe(1)
+      expect((await client.query('SELECT name FROM items')).rows).toEqual([{ name: 'one' }])
+      expect(await wireCount('ttl')).toBe(1)
+      expect(await wireCount('none')).toBe(uncached)
+
+      // A bad file: refused with the field named; the running keys stay.
+      write({ logLevel: 'info', tenants: [tenant(['new-key-in-clear'])] })
+      const refused = await hup('configuration reload refused', 1)
+      expect(String(refused.error)).toContain('tenants[0].apiKeys[0]')
+      expect(await query('new-key')).toMatchObject({ status: 200 })
+
+      // A change that needs a restart is reported and ignored; the rest applies.
+      write({ logLevel: 'info', limits: { queryTimeout: '3s' }, pg: { cache: 'off' }, tenants: [tenant([sha('new-key'), sha('third-key')])] })
+      const restart = await hup('configuration reloaded; these changes need a restart', 1)
+      expect(restart.fields).toEqual(['limits.queryTimeout'])
+      expect((await hup('configuration reloaded', 3)).applied).toEqual(['keys', 'pg.rules'])
+      expect(await query('third-key')).toMatchObject({ status: 200 })
+      expect((await client.query('SELECT 1 AS still_connected')).rows).toEqual([{ still_connected: 1 }])
+
+      // The log level reloads: refused requests (info) stop being logged at warn.
+      const refusals = () => p.stderr().split('\n').filter((l) => l.includes('"code":"P6002"')).length
+      expect(refusals()).toBe(1) // the old key, after the first reload
+      write({ logLevel: 'warn', limits: { queryTimeout: '3s' }, pg: { cache: 'off' }, tenants: [tenant([sha('new-key'), sha('third-key')])] })
+      await hup('configuration reloaded; these changes need a restart', 2)
+      expect(await query('old-key')).toMatchObject({ status: 401 })
+      expect(refusals()).toBe(1)
+    } finally {
+      await client.end()
+    }
+    p.child.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
+  })
+})

@@ -16,6 +16,7 @@ import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { ShapeRecord, ShapeStats } from '../observability/shape-stats.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
 import { HttpError, invalidParameters, toErrorAnswer, unauthorized } from './errors.js'
@@ -44,6 +45,8 @@ export interface HttpDoorOptions {
   region: string
   logger: Logger
   metrics?: Metrics
+  /** Per-query-shape statistics (the admin API and dashboard read them). */
+  shapes?: ShapeStats
 }
 
 export interface HttpDoor {
@@ -57,7 +60,7 @@ const KNOWN_OPERATIONS = new Set(['query', 'connection-info', 'invalidate', 'hea
 const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
-  const { keys, engines, cache, limits, logger } = options
+  const { keys, engines, cache, limits, logger, shapes } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
   // Request ids: a per-process random prefix plus a counter; cheap and unique across restarts.
@@ -132,7 +135,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * Runs a read for the cache and encodes it. The epoch snapshot is taken before the query runs,
    * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
    */
-  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: CachePolicy): Promise<Produced> {
+  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: CachePolicy, shape: ShapeRecord | undefined): Promise<Produced> {
     const startedSeq = await cache.snapshot()
     const producedAt = Date.now()
     const statements: string[] = []
@@ -146,10 +149,17 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       producedAt,
       // With write-aware invalidation on, a result whose tables are unknown cannot be kept honest.
       storable: !tenant.invalidateOnWrite || tables !== null,
+      ...(tenant.invalidateOnWrite && tables === null ? { notStoredReason: 'tables unknown' } : {}),
+      shape,
     }
   }
 
-  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>): Promise<void> {
+  /** The shape record of a parsed query (misses and uncached queries; hits find it on their entry). */
+  function shapeOf(tenant: Tenant, q: QueryBody): ShapeRecord | undefined {
+    return shapes?.forPlan(tenant.name, q.model, q.operation, q.plan)
+  }
+
+  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, started: number): Promise<void> {
     const raw = await readBody(req, limits.maxRequestSize)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
     const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
@@ -163,23 +173,63 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (hit !== undefined) {
         if (hit.state === 'stale') {
           const k = key
-          const refresh = async () => produce(tenant, await engines.executor(tenant.origin, line), parseQuery(parseJson(raw)), policy)
+          const refresh = async () => {
+            const q = parseQuery(parseJson(raw))
+            return produce(tenant, await engines.executor(tenant.origin, line), q, policy, hit.entry.shape ?? shapeOf(tenant, q))
+          }
           cache.refresh(k, policy, refresh, (err) => logger.warn({ err, tenant: tenant.name }, 'background refresh failed'))
         }
         headers['accelerate-cache-status'] = hit.state === 'fresh' ? 'ttl' : 'swr'
         headers['last-modified'] = hit.entry.lastModified
         headers['accelerate-signature'] = hit.entry.signature
-        return sendPayload(res, hit.entry.payload, headers)
+        sendPayload(res, hit.entry.payload, headers)
+        if (shapes !== undefined) {
+          // The record travels with the entry: no lookup, no string building. Entries that came
+          // from the shared tier get theirs once (the body is parsed only then).
+          const shape = hit.entry.shape ?? (hit.entry.shape = shapeOf(tenant, parseQuery(parseJson(raw))))
+          const now = performance.now()
+          if (shape !== undefined) hit.entry.shape = shapes.hit(shape, now - started, now)
+        }
+        return
       }
     }
     const q = parseQuery(parseJson(raw))
+    const shape = shapeOf(tenant, q)
+    try {
+      return await answerFromOrigin(res, tenant, line, headers, started, raw, key, policy, q, shape)
+    } catch (err) {
+      if (shape !== undefined) shapes!.error(shape, performance.now())
+      throw err
+    }
+  }
+
+  /** A query the cache did not answer: filled into the cache (a miss) or run uncached. */
+  async function answerFromOrigin(
+    res: ServerResponse,
+    tenant: Tenant,
+    line: string,
+    headers: Record<string, string>,
+    started: number,
+    raw: Buffer,
+    key: string | undefined,
+    policy: CachePolicy | null,
+    q: QueryBody,
+    shape: ShapeRecord | undefined,
+  ): Promise<void> {
     const executor = await engines.executor(tenant.origin, line)
     if (key !== undefined && policy !== null && q.model !== undefined && CACHEABLE_OPERATIONS.has(q.operation)) {
-      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy))
+      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy, shape))
       headers['accelerate-cache-status'] = 'miss'
       headers['last-modified'] = new Date(produced.producedAt).toUTCString()
       headers['accelerate-signature'] = cacheSignature(key)
-      return sendPayload(res, produced.payload, headers)
+      sendPayload(res, produced.payload, headers)
+      if (shape !== undefined) {
+        const now = performance.now()
+        shapes!.miss(shape, now - started, now)
+        const reason = produced.notStoredReason ?? notStoredReason(produced, policy, raw.length + 256)
+        if (reason !== undefined) shapes!.noteReason(shape, reason)
+      }
+      return
     }
     // Not cached: no strategy, a write (a strategy on a write is ignored), or raw SQL.
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
@@ -198,24 +248,48 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (tracked) await invalidateWrites(tenant, statements, rawSql)
     }
     headers['accelerate-cache-status'] = 'none'
-    return sendPayload(res, encode(data), headers)
+    sendPayload(res, encode(data), headers)
+    if (shape !== undefined) {
+      const now = performance.now()
+      const reason = rawSql ? 'raw query' : tracked ? 'write' : 'no cache strategy'
+      shapes!.uncached(shape, reason, now - started, now)
+    }
   }
 
-  async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>): Promise<void> {
+  /** Why a produced result was not kept, when the door can tell (the cache decides the rest). */
+  function notStoredReason(produced: Produced, policy: CachePolicy, keyBytes: number): string | undefined {
+    if (!cache.usable) return 'cache bypassed (shared tier unavailable)'
+    if (policy.ttlMs + policy.swrMs <= 0) return 'ttl and swr are 0'
+    if (produced.payload.length + keyBytes > cache.maxBytes / 4) return 'too large'
+    return undefined
+  }
+
+  async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>, started: number): Promise<void> {
     const q = parseQuery(await body(req))
     // Inside a transaction nothing is read from or put into the cache; writes are remembered
     // and invalidated when (and only if) the transaction commits.
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
-    const data = await tx.executor.query(q.plan, q.params, q.comments, {
-      txId: id,
-      timeoutMs: limits.queryTimeoutMs,
-      ...(tracked ? { statements: tx.statements } : {}),
-    })
+    const shape = shapeOf(tx.owner, q)
+    let data: unknown
+    try {
+      data = await tx.executor.query(q.plan, q.params, q.comments, {
+        txId: id,
+        timeoutMs: limits.queryTimeoutMs,
+        ...(tracked ? { statements: tx.statements } : {}),
+      })
+    } catch (err) {
+      if (shape !== undefined) shapes!.error(shape, performance.now())
+      throw err
+    }
     headers['accelerate-cache-status'] = 'none'
     sendPayload(res, encode(data), headers)
+    if (shape !== undefined) {
+      const now = performance.now()
+      shapes!.uncached(shape, q.model === undefined ? 'raw query' : tracked ? 'write' : 'in transaction', now - started, now)
+    }
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, requestId: string, started: number): Promise<void> {
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
@@ -228,7 +302,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     if (path === '/query') {
       expectMethod(method, 'POST')
       const tenant = authenticate(req)
-      return handleQuery(req, res, tenant, clientLine(req), headers)
+      return handleQuery(req, res, tenant, clientLine(req), headers, started)
     }
     const txRoute = TX_ROUTE.exec(path)
     if (txRoute) {
@@ -243,7 +317,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       }
       switch (txRoute[2]) {
         case 'query':
-          return handleTransactionQuery(req, res, id, tx, headers)
+          return handleTransactionQuery(req, res, id, tx, headers, started)
         case 'commit':
           await body(req) // drain; the client sends none
           try {
@@ -350,7 +424,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       inFlight--
       observe(req, res, started)
     })
-    route(req, res, requestId).catch((err: unknown) => {
+    route(req, res, requestId, started).catch((err: unknown) => {
       const answer = toErrorAnswer(err, requestId)
       if (answer.internal) logger.error({ requestId, code: answer.body.code, err }, 'request failed')
       else logger.debug({ requestId, code: answer.body.code, message: answer.body.message }, 'request refused')

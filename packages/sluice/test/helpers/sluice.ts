@@ -22,6 +22,8 @@ export interface TestSluiceOptions {
   tls?: { cert: string; key: string }
   region?: string
   logLevel?: SluiceConfig['logLevel']
+  /** Admin API token (mutating endpoints); none by default. */
+  adminToken?: string
 }
 
 export interface TestSluice {
@@ -43,7 +45,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
   ]
   const config: SluiceConfig = {
     http: { port: 0, host: '127.0.0.1', ...(options.tls ? { tls: options.tls } : {}) },
-    admin: { port: 0, host: '127.0.0.1' },
+    admin: { port: 0, host: '127.0.0.1', ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) },
     region: options.region ?? 'TST',
     logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
     limits: { ...DEFAULT_LIMITS, ...options.limits },

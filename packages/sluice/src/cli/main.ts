@@ -9,6 +9,7 @@ import { redactUrl } from '../pool/origin-url.js'
 import { describeSupported } from '../executor/registry.js'
 import { runDev } from '../server/dev.js'
 import { checkConfig, invalidate, keys } from './commands.js'
+import { stats } from './stats.js'
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
@@ -32,7 +33,10 @@ Options (env var in brackets):
   --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
-  --admin-port <port|off>          Prometheus /metrics on 127.0.0.1, default 9466 [SLUICE_ADMIN_PORT]
+  --admin-port <port|off>          admin listener on 127.0.0.1 (dashboard at /, /metrics, /api/stats),
+                                   default 9466 [SLUICE_ADMIN_PORT]
+  --admin-token <token>            bearer token for the admin API's changes (POST /api/invalidate,
+                                   the dashboard's invalidate form); without it they are refused [SLUICE_ADMIN_TOKEN]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
   --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
@@ -68,6 +72,7 @@ Commands:
   check-config   validate the configuration without starting
   keys create    make an API key and print its hashed form for the config file
   invalidate     drop cached results of a tenant on a running Sluice (--tag … | --all)
+  stats          top query shapes of a running Sluice (hit rate, latency, why not cached)
   version        print the version
 
 Run "sluice <command> --help" for the options of a command.`
@@ -85,6 +90,8 @@ async function main(argv: string[]): Promise<number> {
       return keys(rest)
     case 'invalidate':
       return invalidate(rest)
+    case 'stats':
+      return stats(rest)
     case 'version':
     case '--version':
     case '-v':
@@ -132,6 +139,7 @@ async function start(args: string[]): Promise<number> {
     'pg-port': { type: 'string' },
     'pg-pool-mode': { type: 'string' },
     'admin-port': { type: 'string' },
+    'admin-token': { type: 'string' },
     'wire-cache': { type: 'string' },
     'wire-cache-ttl': { type: 'string' },
   })
@@ -161,6 +169,7 @@ async function start(args: string[]): Promise<number> {
     pgPort: values['pg-port'] as string | undefined,
     pgPoolMode: values['pg-pool-mode'] as string | undefined,
     adminPort: values['admin-port'] as string | undefined,
+    adminToken: values['admin-token'] as string | undefined,
     wireCache: values['wire-cache'] as string | undefined,
     wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
   }

@@ -182,6 +182,8 @@ export class ShapeStats {
   #rotateAt: number
   /** Shapes dropped to stay within maxShapes (cumulative). */
   evictions = 0
+  /** Answers without the cache, by door and reason (cumulative; not bounded by maxShapes). */
+  readonly #reasons: Record<ShapeDoor, Map<string, number>> = { http: new Map(), pg: new Map() }
 
   constructor(options: ShapeStatsOptions = {}) {
     this.maxShapes = Math.max(1, options.maxShapes ?? 1000)
@@ -283,6 +285,8 @@ export class ShapeStats {
     r.uncached++
     r.lastSeen = now
     this.noteReason(r, reason)
+    const byReason = this.#reasons[r.door]
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1)
     if (ms !== undefined) this.#observe(r, 'origin', ms, now)
   }
 
@@ -333,6 +337,13 @@ export class ShapeStats {
       total[k] = this.#total[k].summary()
     }
     return { total, recent, recentWindowSeconds: (2 * this.#recentWindowMs) / 1000 }
+  }
+
+  /** How many answers went without the cache, by door and reason, most frequent first. */
+  notCached(): { door: ShapeDoor; reason: string; count: number }[] {
+    const out: { door: ShapeDoor; reason: string; count: number }[] = []
+    for (const door of ['http', 'pg'] as const) for (const [reason, count] of this.#reasons[door]) out.push({ door, reason, count })
+    return out.sort((a, b) => b.count - a.count)
   }
 
   /** The `limit` busiest shapes (by count, then most recently seen). */

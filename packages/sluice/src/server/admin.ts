@@ -104,7 +104,7 @@ export async function startAdmin(options: AdminOptions, sources: AdminSources, l
 
   async function stats(top: number, sort: 'count' | 'saved' | 'recent'): Promise<unknown> {
     const m = sources.metrics
-    const [requests, notCached, invalidations] = await Promise.all([m.requests.get(), m.notCached.get(), m.invalidations.get()])
+    const [requests, invalidations] = await Promise.all([m.requests.get(), m.invalidations.get()])
     const statuses: Record<string, number> = { ttl: 0, swr: 0, miss: 0, none: 0, error: 0 }
     const byDoor: Record<string, number> = { http: 0, pg: 0 }
     let total = 0
@@ -152,7 +152,8 @@ export async function startAdmin(options: AdminOptions, sources: AdminSources, l
         bypassed: c.bypassed,
       },
       invalidations: Object.fromEntries(invalidations.values.map((v) => [String(v.labels.cause), v.value])),
-      notCached: notCached.values.map((v) => ({ door: String(v.labels.door), reason: String(v.labels.reason), count: v.value })).sort((a, b) => b.count - a.count),
+      // Every answer given without the cache, by door and reason (the shapes' own counts).
+      notCached: sources.shapes.notCached(),
       pools: sources.origins.map((o) => {
         const s = o.stats()
         return {

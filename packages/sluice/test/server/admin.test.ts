@@ -143,6 +143,8 @@ describeWithPostgres('admin API with traffic', () => {
     expect(wire.find((x: any) => x.sql.includes('id = $1'))).toMatchObject({ count: 1, misses: 1 })
     expect(wire.find((x: any) => x.sql === 'SELECT now()')).toMatchObject({ uncached: 1, lastReason: 'volatile function' })
     expect(stats.notCached).toContainEqual({ door: 'pg', reason: 'volatile function', count: 1 })
+    expect(stats.notCached).toContainEqual({ door: 'http', reason: 'no cache strategy', count: 1 })
+    expect(stats.notCached).toContainEqual({ door: 'http', reason: 'write', count: 1 })
 
     // Sorting by time saved and limiting the list.
     const top1 = (await api(s, '/api/stats?top=1&sort=saved')).body

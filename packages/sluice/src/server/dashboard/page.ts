@@ -73,6 +73,9 @@ export function dashboardPage(version: string): DashboardPage {
     <article class="card">
       <h2>Connection pools</h2>
       <div id="pools" class="pools"><p class="muted">—</p></div>
+      <h3>Answers by cache status <span class="hint">since start, both doors</span></h3>
+      <div class="stack" id="status-bar"></div>
+      <ul class="legend" id="status-legend"></ul>
     </article>
     <article class="card">
       <h2>Time saved by the cache</h2>

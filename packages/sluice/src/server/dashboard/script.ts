@@ -52,13 +52,15 @@ export const DASHBOARD_SCRIPT = String.raw`
     var svg = $(id), w = 240, h = 48, n = values.length;
     if (n < 2) return;
     var top = max || Math.max.apply(null, values.concat([1e-9]));
+    // Fills from the right; the first half minute is spread wider so a young line is readable.
+    var span = Math.max(n, Math.min(HISTORY, 30));
     var pts = values.map(function (v, i) {
-      var x = (HISTORY - n + i) / (HISTORY - 1) * w;
+      var x = (span - n + i) / (span - 1) * w;
       var y = h - 3 - (Math.max(0, v) / top) * (h - 6);
       return x.toFixed(1) + ',' + y.toFixed(1);
     });
     svg.querySelector('.line').setAttribute('d', 'M' + pts.join('L'));
-    var x0 = ((HISTORY - n) / (HISTORY - 1) * w).toFixed(1);
+    var x0 = ((span - n) / (span - 1) * w).toFixed(1);
     svg.querySelector('.area').setAttribute('d', 'M' + x0 + ',' + h + 'L' + pts.join('L') + 'L' + w + ',' + h + 'Z');
   }
 
@@ -124,6 +126,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     setText('kpi-cache-detail', num(c.fills) + ' fills · ' + num(c.evictions) + ' evictions · ' + num(c.fillsFenced) + ' fenced · ' + num(c.singleFlightJoins) + ' joined');
 
     renderPools(s.pools);
+    renderStatuses(t.statuses, t.requests);
     renderReasons(s.notCached);
     renderShapes(s.shapes);
     renderTenants(s.tenants, s.admin.invalidate);
@@ -156,6 +159,27 @@ export const DASHBOARD_SCRIPT = String.raw`
       });
       d.appendChild(fig);
       box.appendChild(d);
+    });
+  }
+
+  var STATUS = [['ttl', 'fresh hit'], ['swr', 'stale hit'], ['miss', 'miss'], ['none', 'not cached'], ['error', 'error']];
+  function renderStatuses(st, total) {
+    var bar = $('status-bar'), legend = $('status-legend');
+    bar.textContent = '';
+    legend.textContent = '';
+    STATUS.forEach(function (kv) {
+      var n = st[kv[0]] || 0;
+      if (total > 0 && n > 0) {
+        var seg = el('div', 'seg-' + kv[0]);
+        seg.style.width = (n / total * 100).toFixed(2) + '%';
+        seg.title = kv[1] + ': ' + num(n);
+        bar.appendChild(seg);
+      }
+      var li = el('li');
+      li.appendChild(el('span', 'dot seg-' + kv[0]));
+      li.appendChild(document.createTextNode(kv[1] + ' '));
+      li.appendChild(el('b', 'status-' + kv[0], num(n)));
+      legend.appendChild(li);
     });
   }
 

@@ -57,6 +57,12 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 .pool-figures { color: var(--muted); font-size: 12px; margin-top: 4px; }
 .pool-figures b { color: var(--text); font-weight: 600; }
 .pool-figures .bad { color: var(--bad); }
+.stack { display: flex; height: 10px; border-radius: 99px; overflow: hidden; background: var(--card-2); border: 1px solid var(--line); margin-top: 8px; }
+.stack div { height: 100%; }
+.seg-ttl { background: var(--good); } .seg-swr { background: #a3e635; } .seg-miss { background: var(--warn); }
+.seg-none { background: var(--accent-2); } .seg-error { background: var(--bad); }
+.legend { list-style: none; padding: 0; margin: 10px 0 0; display: flex; flex-wrap: wrap; gap: 6px 16px; font-size: 12.5px; color: var(--muted); }
+.legend b { color: var(--text); font-weight: 600; font-variant-numeric: tabular-nums; }
 .reasons { list-style: none; padding: 0; margin: 0; display: grid; gap: 4px; }
 .reasons li { display: flex; justify-content: space-between; font-size: 13px; border-bottom: 1px dashed var(--line); padding: 3px 0; }
 .reasons .door { color: var(--muted); font-size: 11px; margin-right: 6px; text-transform: uppercase; }
@@ -69,7 +75,10 @@ input:focus, select:focus, button:focus-visible { outline: 2px solid rgba(45,212
 .seg label, .seg button { padding: 6px 12px; font-size: 12.5px; color: var(--muted); background: transparent; border: 0; cursor: pointer; font: inherit; font-size: 12.5px; }
 .seg label + label, .seg button + button { border-left: 1px solid var(--line); }
 .seg label:has(input:checked), .seg button.on { background: var(--card-2); color: var(--text); }
-.seg input { display: none; }
+/* The radios stay in the page (keyboard, screen readers); their labels are the buttons. */
+.seg { position: relative; }
+.seg input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; pointer-events: none; }
+.seg label:has(input:focus-visible) { outline: 2px solid rgba(45,212,191,.5); outline-offset: -2px; }
 .check { font-size: 12.5px; color: var(--muted); display: flex; gap: 6px; align-items: center; }
 button[type=submit] { background: var(--accent); color: #04201c; border: 0; border-radius: 8px; padding: 9px 14px; font-weight: 700; cursor: pointer; font: inherit; font-weight: 700; }
 button[type=submit]:disabled { opacity: .45; cursor: not-allowed; }

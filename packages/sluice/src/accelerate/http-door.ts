@@ -10,7 +10,7 @@ import type { Engines } from '../executor/engines.js'
 import type { PlanExecutor } from '../executor/plan-executor.js'
 import { describeSupported, resolveClientLine } from '../executor/registry.js'
 import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
-import { cacheSignature, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
+import { cacheSignature, type CacheEntry, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
 import { collectReads, collectWrites, writeInvalidation } from '../invalidation/writes.js'
 import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
@@ -56,6 +56,12 @@ export interface HttpDoor {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
+/**
+ * The cache entry a hit was answered from, on the response's headers object under a symbol (which
+ * writeHead does not send), so that observe() can count the hit for its query shape.
+ */
+const HIT_ENTRY = Symbol('hit entry')
+type SentHeaders = Record<string, string> & { [HIT_ENTRY]?: CacheEntry }
 const KNOWN_OPERATIONS = new Set(['query', 'connection-info', 'invalidate', 'health', 'transaction_start', 'transaction_query', 'transaction_commit', 'transaction_rollback'])
 const TX_ROUTE = /^\/transaction\/([^/]+)\/(query|commit|rollback)$/
 
@@ -99,7 +105,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   // Headers handed to writeHead are not readable back from the response: keep them for metrics.
-  const sentHeaders = new WeakMap<ServerResponse, Record<string, string>>()
+  const sentHeaders = new WeakMap<ServerResponse, SentHeaders>()
 
   function send(res: ServerResponse, status: number, payload: string, headers: Record<string, string>): void {
     sentHeaders.set(res, headers)
@@ -154,6 +160,18 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     }
   }
 
+  /**
+   * The shape record of an entry that came from the shared tier without one (once per entry; its
+   * body is parsed only then). A hit on an entry with a record needs no lookup at all.
+   */
+  function attachShape(entry: CacheEntry, tenant: Tenant, raw: Buffer): void {
+    try {
+      entry.shape = shapeOf(tenant, parseQuery(parseJson(raw)))
+    } catch (err) {
+      logger.debug({ err }, 'no shape for a shared cache entry')
+    }
+  }
+
   /** The shape record of a parsed query (misses and uncached queries; hits find it on their entry). */
   function shapeOf(tenant: Tenant, q: QueryBody): ShapeRecord | undefined {
     return shapes?.forPlan(tenant.name, q.model, q.operation, q.plan)
@@ -182,15 +200,12 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
         headers['accelerate-cache-status'] = hit.state === 'fresh' ? 'ttl' : 'swr'
         headers['last-modified'] = hit.entry.lastModified
         headers['accelerate-signature'] = hit.entry.signature
-        sendPayload(res, hit.entry.payload, headers)
         if (shapes !== undefined) {
-          // The record travels with the entry: no lookup, no string building. Entries that came
-          // from the shared tier get theirs once (the body is parsed only then).
-          const shape = hit.entry.shape ?? (hit.entry.shape = shapeOf(tenant, parseQuery(parseJson(raw))))
-          const now = performance.now()
-          if (shape !== undefined) hit.entry.shape = shapes.hit(shape, now - started, now)
+          // Counted when the answer is done (observe), with the clock read metrics take anyway.
+          if (hit.entry.shape === undefined) attachShape(hit.entry, tenant, raw)
+          ;(headers as SentHeaders)[HIT_ENTRY] = hit.entry
         }
-        return
+        return sendPayload(res, hit.entry.payload, headers)
       }
     }
     const q = parseQuery(parseJson(raw))
@@ -401,18 +416,22 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
 
   function observe(req: IncomingMessage, res: ServerResponse, started: number): void {
     const m = options.metrics
-    if (!m) return
+    if (m === undefined && shapes === undefined) return
+    const now = performance.now()
+    const sent = sentHeaders.get(res)
+    const hitEntry = sent?.[HIT_ENTRY]
+    if (hitEntry?.shape !== undefined) hitEntry.shape = shapes!.hit(hitEntry.shape, now - started, now)
+    if (m === undefined) return
     const url = req.url ?? '/'
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
-    const sent = sentHeaders.get(res)
     const code = sent?.['prisma-error-code']
     const status = code !== undefined ? 'error' : (sent?.['accelerate-cache-status'] ?? 'none')
     m.countRequest('http', KNOWN_OPERATIONS.has(operation) ? operation : 'other', status, code === undefined ? '' : String(code))
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
-      m.observeLatency('http', kind, (performance.now() - started) / 1000)
+      m.observeLatency('http', kind, (now - started) / 1000)
     }
   }
 

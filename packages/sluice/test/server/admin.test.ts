@@ -5,6 +5,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, describeWithPostgres } from '../helpers/postgres.js'
 import { startSluice, type TestSluice } from '../helpers/sluice.js'
+import { describeWithRedis, startRedis } from '../helpers/redis.js'
 import { ddl, loadClient } from '../e2e/clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -196,5 +197,35 @@ describeWithPostgres('admin API with traffic', () => {
     const html = await r.text()
     expect(html).toContain('id="shapes"')
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet|https?:\/\/(?!www\.w3\.org)/)
+  })
+})
+
+describeWithPostgres('admin API with a shared tier', () => {
+  describeWithRedis('two nodes on one Redis', () => {
+    it('counts a hit served from Redis on another node under its query shape, and /api/invalidate reaches every node', async () => {
+      const redis = await startRedis()
+      const url = await createDatabase('admin_shared', ddl())
+      const a = await startSluice({ origin: url, apiKeys: ['k'], redis: redis.url, adminToken: TOKEN })
+      const b = await startSluice({ origin: url, apiKeys: ['k'], redis: redis.url })
+      try {
+        const { PrismaClient, withAccelerate } = await loadClient('7.10')
+        const pa = new PrismaClient({ accelerateUrl: a.accelerateUrl('k') }).$extends(withAccelerate())
+        const pb = new PrismaClient({ accelerateUrl: b.accelerateUrl('k') }).$extends(withAccelerate())
+        const q = (p: any) => p.post.findMany({ where: { title: 'needle-5150' }, cacheStrategy: { ttl: 60, tags: ['posts'] } }).withAccelerateInfo()
+        expect((await q(pa)).info.cacheStatus).toBe('miss')
+        expect((await q(pb)).info.cacheStatus).toBe('ttl') // from Redis: node b has no record on that entry yet
+        expect((await q(pb)).info.cacheStatus).toBe('ttl')
+        const onB = (await api(b, '/api/stats')).body.shapes.top.find((x: any) => x.label === 'Post.findMany')
+        expect(onB).toMatchObject({ count: 2, hits: 2, misses: 0 })
+        expect(onB.sql).not.toContain('5150')
+
+        expect((await post(a, { tags: ['posts'] }, TOKEN)).status).toBe(200)
+        await expect.poll(async () => (await q(pb)).info.cacheStatus, { timeout: 5000 }).toBe('miss')
+      } finally {
+        await b.close()
+        await a.close()
+        await redis.stop()
+      }
+    })
   })
 })

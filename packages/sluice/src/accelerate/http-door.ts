@@ -9,12 +9,13 @@ import type { Engines } from '../executor/engines.js'
 import type { PlanExecutor } from '../executor/plan-executor.js'
 import { describeSupported, resolveClientLine } from '../executor/registry.js'
 import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
-import { cacheSignature, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
+import { cacheSignature, type CacheEntry, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
 import { collectReads, collectWrites, writeInvalidation } from '../invalidation/writes.js'
 import type { OriginPool } from '../pool/origin-pool.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { ShapeRecord, ShapeStats } from '../observability/shape-stats.js'
 import { nextRequestId } from '../observability/request-id.js'
 import { bearerToken, type KeyRing } from './auth.js'
 import { firstIssue, invalidateBody, queryBody, transactionStartBody, type QueryBody } from './bodies.js'
@@ -44,6 +45,8 @@ export interface HttpDoorOptions {
   region: string
   logger: Logger
   metrics?: Metrics
+  /** Per-query-shape statistics (the admin API and dashboard read them). */
+  shapes?: ShapeStats
 }
 
 export interface HttpDoor {
@@ -63,10 +66,12 @@ interface RequestContext {
   path: string
   /** The answer's headers once routed (the cache status is read from them). */
   headers: Record<string, string> | undefined
+  /** The cache entry a hit was answered from (its query shape is counted when the answer is done). */
+  hitEntry: CacheEntry | undefined
 }
 
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
-  const { keys, engines, cache, limits, logger } = options
+  const { keys, engines, cache, limits, logger, shapes } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
   const transactions = new TransactionRegistry<Tenant>()
   let inFlight = 0
@@ -133,7 +138,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * Runs a read for the cache and encodes it. The epoch snapshot is taken before the query runs,
    * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
    */
-  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: Readonly<CachePolicy>): Promise<Produced> {
+  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: Readonly<CachePolicy>, shape: ShapeRecord | undefined): Promise<Produced> {
     const startedSeq = await cache.snapshot()
     const producedAt = Date.now()
     const statements: string[] = []
@@ -147,10 +152,29 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       producedAt,
       // With write-aware invalidation on, a result whose tables are unknown cannot be kept honest.
       storable: !tenant.invalidateOnWrite || tables !== null,
+      ...(tenant.invalidateOnWrite && tables === null ? { notStoredReason: 'tables unknown' } : {}),
+      shape,
     }
   }
 
-  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>): Promise<void> {
+  /**
+   * The shape record of an entry that came from the shared tier without one (once per entry; its
+   * body is parsed only then). A hit on an entry with a record needs no lookup at all.
+   */
+  function attachShape(entry: CacheEntry, tenant: Tenant, raw: Buffer): void {
+    try {
+      entry.shape = shapeOf(tenant, parseQuery(parseJson(raw)))
+    } catch (err) {
+      logger.debug({ err }, 'no shape for a shared cache entry')
+    }
+  }
+
+  /** The shape record of a parsed query (misses and uncached queries; hits find it on their entry). */
+  function shapeOf(tenant: Tenant, q: QueryBody): ShapeRecord | undefined {
+    return shapes?.forPlan(tenant.name, q.model, q.operation, q.plan)
+  }
+
+  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, ctx: RequestContext): Promise<void> {
     // (policy objects are shared between requests: see cachePolicyFrom)
     const raw = await readBody(req, limits.maxRequestSize)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
@@ -168,23 +192,61 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (hit !== undefined) {
         if (hit.state === 'stale') {
           const k = key
-          const refresh = async () => produce(tenant, await engines.executor(tenant.origin, line), parseQuery(parseJson(raw)), policy)
+          const entry = hit.entry
+          const refresh = async () => {
+            const q = parseQuery(parseJson(raw))
+            return produce(tenant, await engines.executor(tenant.origin, line), q, policy, entry.shape ?? shapeOf(tenant, q))
+          }
           cache.refresh(k, policy, refresh, (err) => logger.warn({ err, tenant: tenant.name }, 'background refresh failed'))
         }
         headers['accelerate-cache-status'] = hit.state === 'fresh' ? 'ttl' : 'swr'
         headers['last-modified'] = hit.entry.lastModified
         headers['accelerate-signature'] = hit.entry.signature
+        if (shapes !== undefined) {
+          // Counted when the answer is done (observe), with the clock read metrics take anyway.
+          if (hit.entry.shape === undefined) attachShape(hit.entry, tenant, raw)
+          ctx.hitEntry = hit.entry
+        }
         return sendPayload(res, hit.entry.payload, headers)
       }
     }
     const q = parseQuery(parseJson(raw))
+    const shape = shapeOf(tenant, q)
+    try {
+      return await answerFromOrigin(res, tenant, line, headers, ctx.started, raw, key, policy, q, shape)
+    } catch (err) {
+      if (shape !== undefined) shapes!.error(shape, performance.now())
+      throw err
+    }
+  }
+
+  /** A query the cache did not answer: filled into the cache (a miss) or run uncached. */
+  async function answerFromOrigin(
+    res: ServerResponse,
+    tenant: Tenant,
+    line: string,
+    headers: Record<string, string>,
+    started: number,
+    raw: Buffer,
+    key: string | undefined,
+    policy: Readonly<CachePolicy> | null,
+    q: QueryBody,
+    shape: ShapeRecord | undefined,
+  ): Promise<void> {
     const executor = await engines.executor(tenant.origin, line)
     if (key !== undefined && policy !== null && q.model !== undefined && CACHEABLE_OPERATIONS.has(q.operation)) {
-      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy))
+      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy, shape))
       headers['accelerate-cache-status'] = 'miss'
       headers['last-modified'] = new Date(produced.producedAt).toUTCString()
       headers['accelerate-signature'] = cacheSignature(key)
-      return sendPayload(res, produced.payload, headers)
+      sendPayload(res, produced.payload, headers)
+      if (shape !== undefined) {
+        const now = performance.now()
+        shapes!.miss(shape, now - started, now)
+        const reason = produced.notStoredReason ?? notStoredReason(produced, policy, raw.length + 256)
+        if (reason !== undefined) shapes!.noteReason(shape, reason)
+      }
+      return
     }
     // Not cached: no strategy, a write (a strategy on a write is ignored), or raw SQL.
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
@@ -203,21 +265,45 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (tracked) await invalidateWrites(tenant, statements, rawSql)
     }
     headers['accelerate-cache-status'] = 'none'
-    return sendPayload(res, encode(data), headers)
+    sendPayload(res, encode(data), headers)
+    if (shape !== undefined) {
+      const now = performance.now()
+      const reason = rawSql ? 'raw query' : tracked ? 'write' : 'no cache strategy'
+      shapes!.uncached(shape, reason, now - started, now)
+    }
   }
 
-  async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>): Promise<void> {
+  /** Why a produced result was not kept, when the door can tell (the cache decides the rest). */
+  function notStoredReason(produced: Produced, policy: Readonly<CachePolicy>, keyBytes: number): string | undefined {
+    if (!cache.usable) return 'cache bypassed (shared tier unavailable)'
+    if (policy.ttlMs + policy.swrMs <= 0) return 'ttl and swr are 0'
+    if (produced.payload.length + keyBytes > cache.maxBytes / 4) return 'too large'
+    return undefined
+  }
+
+  async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>, started: number): Promise<void> {
     const q = parseQuery(await body(req))
     // Inside a transaction nothing is read from or put into the cache; writes are remembered
     // and invalidated when (and only if) the transaction commits.
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
-    const data = await tx.executor.query(q.plan, q.params, q.comments, {
-      txId: id,
-      timeoutMs: limits.queryTimeoutMs,
-      ...(tracked ? { statements: tx.statements } : {}),
-    })
+    const shape = shapeOf(tx.owner, q)
+    let data: unknown
+    try {
+      data = await tx.executor.query(q.plan, q.params, q.comments, {
+        txId: id,
+        timeoutMs: limits.queryTimeoutMs,
+        ...(tracked ? { statements: tx.statements } : {}),
+      })
+    } catch (err) {
+      if (shape !== undefined) shapes!.error(shape, performance.now())
+      throw err
+    }
     headers['accelerate-cache-status'] = 'none'
     sendPayload(res, encode(data), headers)
+    if (shape !== undefined) {
+      const now = performance.now()
+      shapes!.uncached(shape, q.model === undefined ? 'raw query' : tracked ? 'write' : 'in transaction', now - started, now)
+    }
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
@@ -235,7 +321,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     if (path === '/query') {
       expectMethod(method, 'POST')
       const tenant = authenticate(req)
-      return handleQuery(req, res, tenant, clientLine(req), headers)
+      return handleQuery(req, res, tenant, clientLine(req), headers, ctx)
     }
     const txRoute = TX_ROUTE.exec(path)
     if (txRoute) {
@@ -250,7 +336,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       }
       switch (txRoute[2]) {
         case 'query':
-          return handleTransactionQuery(req, res, id, tx, headers)
+          return handleTransactionQuery(req, res, id, tx, headers, ctx.started)
         case 'commit':
           await body(req) // drain; the client sends none
           try {
@@ -336,13 +422,17 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   // which would cost a listener per request on the hit path).
   function observe(ctx: RequestContext, errorCode: string | undefined): void {
     const m = options.metrics
-    if (!m) return
+    if (m === undefined && shapes === undefined) return
+    const now = performance.now()
+    const hitEntry = ctx.hitEntry
+    if (hitEntry?.shape !== undefined) hitEntry.shape = shapes!.hit(hitEntry.shape, now - ctx.started, now)
+    if (m === undefined) return
     const operation = operationOfPath(ctx.path)
     const status = errorCode !== undefined ? 'error' : (ctx.headers?.['accelerate-cache-status'] ?? 'none')
     m.countRequest('http', operation, status, errorCode ?? '')
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
-      m.observeLatency('http', kind, (performance.now() - ctx.started) / 1000)
+      m.observeLatency('http', kind, (now - ctx.started) / 1000)
     }
   }
 
@@ -367,6 +457,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       started: performance.now(),
       path: '/',
       headers: undefined,
+      hitEntry: undefined,
     }
     inFlight++
     route(req, res, ctx).then(

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { dependencyFields, type Dependencies, type Epochs, type Invalidation } from '../invalidation/epochs.js'
 import type { RedisTier, SharedEntry } from './redis-tier.js'
+import type { ShapeRecord } from '../observability/shape-stats.js'
 
 export interface CachePolicy {
   /** Fresh for this long (ms). */
@@ -29,6 +30,10 @@ export interface Produced {
   producedAt: number
   /** False when the result must not be stored (too large, unknown dependencies…). */
   storable: boolean
+  /** Why it is not storable, in a few words (for per-shape statistics). */
+  notStoredReason?: string
+  /** The door's per-shape statistics record, kept on the entry so that a hit needs no lookup. */
+  shape?: ShapeRecord
 }
 
 export interface CacheEntry {
@@ -43,6 +48,8 @@ export interface CacheEntry {
   /** Stable digest of the key (Accelerate's `accelerate-signature`). */
   signature: string
   size: number
+  /** Per-shape statistics record (observability); entries from the shared tier start without one. */
+  shape: ShapeRecord | undefined
 }
 
 export type Lookup = { entry: CacheEntry; state: 'fresh' | 'stale' } | undefined
@@ -340,6 +347,7 @@ export class QueryCache {
       lastModified: 'lastModified' in e ? e.lastModified : new Date(e.producedAt).toUTCString(),
       signature: e.signature ?? cacheSignature(key),
       size,
+      shape: 'shape' in e ? e.shape : undefined,
     }
   }
 

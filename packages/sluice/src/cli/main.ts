@@ -12,6 +12,7 @@ import { runDev } from '../server/dev.js'
 import { checkConfig, invalidate } from './commands.js'
 import { keys } from './keys.js'
 import { parseStartOptions } from './start-options.js'
+import { stats } from './stats.js'
 
 const VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version
 
@@ -35,7 +36,10 @@ Options (env var in brackets):
   --invalidate-rate-limit <n>      invalidate calls per tenant per minute, 0 = unlimited (default) [SLUICE_INVALIDATE_RATE_LIMIT]
   --invalidate-on-write <bool>     writes through Sluice invalidate cached reads of the tables they
                                    wrote; default true [SLUICE_INVALIDATE_ON_WRITE]
-  --admin-port <port|off>          Prometheus /metrics on 127.0.0.1, default 9466 [SLUICE_ADMIN_PORT]
+  --admin-port <port|off>          admin listener on 127.0.0.1 (dashboard at /, /metrics, /api/stats),
+                                   default 9466 [SLUICE_ADMIN_PORT]
+  --admin-token <token>            bearer token for the admin API's changes (POST /api/invalidate,
+                                   the dashboard's invalidate form); without it they are refused [SLUICE_ADMIN_TOKEN]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
   --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
@@ -71,6 +75,7 @@ Commands:
   check-config   validate the configuration without starting
   keys           create, list and revoke API keys (stored hashed in the config file)
   invalidate     drop cached results of a tenant on a running Sluice (--tag … | --all)
+  stats          top query shapes of a running Sluice (hit rate, latency, why not cached)
   version        print the version
 
 Run "sluice <command> --help" for the options of a command.`
@@ -88,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return keys(rest)
     case 'invalidate':
       return invalidate(rest)
+    case 'stats':
+      return stats(rest)
     case 'version':
     case '--version':
     case '-v':

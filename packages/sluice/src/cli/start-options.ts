@@ -26,6 +26,7 @@ const FIELDS = {
   'pg-port': 'pgPort',
   'pg-pool-mode': 'pgPoolMode',
   'admin-port': 'adminPort',
+  'admin-token': 'adminToken',
   'wire-cache': 'wireCache',
   'wire-cache-ttl': 'wireCacheTtl',
 } as const satisfies Record<string, Exclude<keyof CliOptions, 'apiKeys'>>

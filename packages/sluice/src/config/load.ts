@@ -30,6 +30,8 @@ export interface CliOptions {
   /** Admin port (metrics), or "off". */
   adminPort?: string
   adminHost?: string
+  /** Bearer token for the admin API's mutating endpoints. */
+  adminToken?: string
   /** Wire door port, or "off". */
   pgPort?: string
   wireCache?: string
@@ -66,6 +68,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     pgPort: env.SLUICE_PG_PORT,
     adminPort: env.SLUICE_ADMIN_PORT,
     adminHost: env.SLUICE_ADMIN_HOST,
+    adminToken: env.SLUICE_ADMIN_TOKEN,
     pgPoolMode: env.SLUICE_PG_POOL_MODE,
     wireCache: env.SLUICE_WIRE_CACHE,
     wireCacheTtl: env.SLUICE_WIRE_CACHE_TTL,
@@ -237,10 +240,14 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
 
 function adminConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'admin'> {
   if (opts.adminPort === 'off' || (opts.adminPort === undefined && file.admin?.enabled === false)) return {}
+  // An empty SLUICE_ADMIN_TOKEN= means "not set".
+  const token = opts.adminToken !== undefined && opts.adminToken !== '' ? opts.adminToken : file.admin?.token
+  if (token !== undefined && token.length < 16) throw new ConfigError('--admin-token: use at least 16 characters (e.g. openssl rand -hex 24)')
   return {
     admin: {
       port: flag('--admin-port', opts.adminPort, port) ?? file.admin?.port ?? DEFAULT_ADMIN_PORT,
       host: opts.adminHost ?? file.admin?.host ?? '127.0.0.1',
+      ...(token !== undefined ? { token } : {}),
     },
   }
 }

@@ -104,6 +104,8 @@ export const fileConfigSchema = z
         port: z.number().int().min(0).max(65535).optional(),
         host: z.string().optional(),
         enabled: z.boolean().optional(),
+        /** Bearer token for the admin API's mutating endpoints (POST /api/invalidate). */
+        token: z.string().min(16, 'use at least 16 characters (e.g. openssl rand -hex 24)').optional(),
       })
       .strict()
       .optional(),
@@ -186,8 +188,11 @@ export interface SluiceConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
   limits: Limits
   cache: { maxBytes: number; invalidateRateLimit: number }
-  /** Admin listener (/metrics); absent = off. Loopback unless configured otherwise. */
-  admin?: { port: number; host: string }
+  /**
+   * Admin listener (/metrics, /api/stats, the dashboard); absent = off. Loopback unless configured
+   * otherwise. Without `token`, the mutating endpoints (POST /api/invalidate) are refused.
+   */
+  admin?: { port: number; host: string; token?: string }
   /** Postgres wire door; absent = off. */
   pg?: {
     port: number

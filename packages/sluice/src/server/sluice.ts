@@ -15,6 +15,7 @@ import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
 import { createLogger } from '../observability/logger.js'
 import { Metrics } from '../observability/metrics.js'
+import { ShapeStats } from '../observability/shape-stats.js'
 import { startAdmin } from './admin.js'
 import { OriginPool } from '../pool/origin-pool.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
@@ -29,6 +30,8 @@ export interface RunningSluice {
   /** Port of the admin listener (/metrics), when it runs. */
   readonly adminPort: number | undefined
   readonly metrics: Metrics
+  /** Per-query-shape statistics of both doors. */
+  readonly shapes: ShapeStats
   /** The wire door, when it runs. */
   readonly pgDoor: PgDoor | undefined
   readonly tls: boolean
@@ -89,9 +92,11 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
   await shared?.start()
   const metrics = new Metrics({ cache, origins: [...origins.values()] })
+  const shapes = new ShapeStats()
   cache.onInvalidate = (inv) => metrics.invalidations.inc({ cause: inv.kind === 'tags' ? 'tag' : inv.kind === 'tenant' ? 'all' : 'write' })
   const door = createHttpDoor({
     metrics,
+    shapes,
     keys,
     engines,
     cache,
@@ -114,7 +119,9 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
 
   const httpPort = await listen(server, config.http.port, config.http.host)
 
-  const admin = config.admin ? await startAdmin(config.admin, metrics, logger) : undefined
+  const admin = config.admin
+    ? await startAdmin(config.admin, { metrics, shapes, cache, origins: [...origins.values()], tenants }, logger)
+    : undefined
 
   const pgDoor = config.pg
     ? await startPgDoor({
@@ -124,6 +131,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
         routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
         cache,
         metrics,
+        shapes,
         ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),
         cacheSettings: wireCacheSettings(config.pg),
         logger,
@@ -176,5 +184,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, reload, close }
+  return { httpPort, adminPort: admin?.port, metrics, shapes, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, reload, close }
 }

@@ -25,6 +25,8 @@ export interface TestSluiceOptions {
   logLevel?: SluiceConfig['logLevel']
   /** Where logs go (default: stderr at logLevel). */
   logger?: Logger
+  /** Admin API token (mutating endpoints); none by default. */
+  adminToken?: string
 }
 
 export interface TestSluice {
@@ -46,7 +48,7 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
   ]
   const config: SluiceConfig = {
     http: { port: 0, host: '127.0.0.1', ...(options.tls ? { tls: options.tls } : {}) },
-    admin: { port: 0, host: '127.0.0.1' },
+    admin: { port: 0, host: '127.0.0.1', ...(options.adminToken !== undefined ? { token: options.adminToken } : {}) },
     region: options.region ?? 'TST',
     logLevel: options.logLevel ?? (process.env.SLUICE_TEST_LOG as SluiceConfig['logLevel']) ?? 'silent',
     limits: { ...DEFAULT_LIMITS, ...options.limits },

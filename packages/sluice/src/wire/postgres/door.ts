@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import type { QueryCache } from '../../cache/query-cache.js'
 import type { WireCacheSettings } from './cache-policy.js'
 import type { Metrics } from '../../observability/metrics.js'
+import type { ShapeStats } from '../../observability/shape-stats.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
 import { listen } from '../../util/listen.js'
@@ -21,6 +22,8 @@ export interface PgDoorOptions {
   cacheSettings: WireCacheSettings
   logger: Logger
   metrics?: Metrics
+  /** Per-query-shape statistics. */
+  shapes?: ShapeStats
   /** Certificate and key (PEM) for TLS towards clients. */
   tls?: { cert: Buffer; key: Buffer; require: boolean }
 }
@@ -58,6 +61,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     },
     cache: options.cache,
     cacheSettings: options.cacheSettings,
+    ...(options.shapes ? { shapes: options.shapes } : {}),
     logger: options.logger,
     ...(options.tls ? { tls: createSecureContext({ cert: options.tls.cert, key: options.tls.key }), requireTls: options.tls.require } : {}),
     register(session) {

@@ -8,7 +8,8 @@ import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
 import { collectReads, collectWrites, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
-import { analyzeSql } from '../../sql/analyze.js'
+import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
+import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
 import {
   BodyReader,
@@ -34,7 +35,7 @@ import {
 import { ScramExchange } from './scram.js'
 import { ServerLink } from './server-link.js'
 import { tickWriter } from '../../util/cork.js'
-import { cachePolicyForStatement, type WireCacheSettings } from './cache-policy.js'
+import { cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
 export interface SessionContext {
@@ -56,6 +57,8 @@ export interface SessionContext {
   answered(status: 'ttl' | 'swr' | 'miss' | 'none'): void
   /** Values the door reports as ParameterStatus at startup. */
   parameterStatuses(route: WireRoute): Promise<[string, string][]>
+  /** Per-query-shape statistics (admin API, dashboard). */
+  shapes?: ShapeStats
 }
 
 interface StatementInfo {
@@ -108,6 +111,14 @@ export class Session {
   #writes: WriteSet = emptyWriteSet()
   #lastTag = ''
   #internal = 0
+  /** Why the statement being decided on is not cached (heard from cachePolicyForStatement). */
+  #reason: string | undefined
+  readonly #onNotCached = (reason: string): void => {
+    this.#reason = reason
+    this.#ctx.notCached(reason)
+  }
+  /** Why the extended batch being replayed was not answered from the cache (counted at its Bind). */
+  #batchReason: string | undefined
 
   readonly #dataListener = (chunk: Buffer) => this.#onData(chunk)
 
@@ -430,14 +441,40 @@ export class Session {
     const sql = new BodyReader(f.body).cstring()
     const route = this.#route!
     const analysis = analyzeSql(sql, route.origin.defaultSchema)
+    let reason: string | undefined
     if (this.#cacheable()) {
-      const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
-      if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes)
+      this.#reason = undefined
+      const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
+      if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes, analysis)
+      reason = this.#reason
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
+    const shapes = this.#ctx.shapes
+    if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), reason ?? this.#uncachedReason(analysis), undefined, performance.now())
     this.#noteStatement(sql, analysis)
     this.#ctx.answered('none')
     await this.#forward(f.bytes)
     this.#awaitingReady++
+  }
+
+  /** Why a statement that is relayed was not a candidate for the cache at all. */
+  #uncachedReason(analysis: StatementAnalysis): string {
+    if (analysis.kind !== 'read') return unsafeReason(analysis) ?? 'write'
+    if (this.#route!.sessionMode) return 'session mode'
+    if (this.#txStatus !== 'I') return 'in transaction'
+    return unsafeReason(analysis) ?? 'connection busy (pipelined or session state)'
+  }
+
+  /** Statistics of a statement answered through the cache. */
+  #observeCached(sql: string, analysis: StatementAnalysis, started: number, hit: boolean, produced?: Produced): void {
+    const shapes = this.#ctx.shapes
+    if (shapes === undefined) return
+    const shape: ShapeRecord = shapes.forSql(this.#route!.tenant, sql, analysis)
+    const now = performance.now()
+    if (hit) shapes.hit(shape, now - started, now)
+    else {
+      shapes.miss(shape, now - started, now)
+      if (produced !== undefined && !produced.storable) shapes.noteReason(shape, produced.notStoredReason ?? 'not storable')
+    }
   }
 
   /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
@@ -454,7 +491,8 @@ export class Session {
   #unconfirmed = new Set<string>()
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
-  async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer): Promise<void> {
+  async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Promise<void> {
+    const started = performance.now()
     const route = this.#route!
     const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
     let hit = this.#ctx.cache.getLocal(key, policy)
@@ -464,12 +502,14 @@ export class Session {
       this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
       this.#send(hit.entry.payload)
       this.#send(readyForQuery('I'))
+      this.#observeCached(sql, analysis, started, true)
       return
     }
     this.#ctx.answered('miss')
     const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
     this.#send(produced.payload)
     this.#send(readyForQuery('I'))
+    this.#observeCached(sql, analysis, started, false, produced)
   }
 
   /**
@@ -526,6 +566,7 @@ export class Session {
       startedSeq,
       producedAt,
       storable: !failed && tables !== null && size <= this.#ctx.cacheSettings.maxResultBytes,
+      ...(failed ? { notStoredReason: 'query failed' } : tables === null ? { notStoredReason: 'tables unknown' } : size > this.#ctx.cacheSettings.maxResultBytes ? { notStoredReason: 'too large' } : {}),
     }
   }
 
@@ -540,15 +581,15 @@ export class Session {
     const bind = shape[i] === T.Bind ? batch[i++] : undefined
     const describe = shape[i] === T.Describe ? batch[i++] : undefined
     const execute = shape[i] === T.Execute ? batch[i++] : undefined
-    if (!bind || !execute || i !== batch.length - 1) return this.#replay(batch)
+    if (!bind || !execute || i !== batch.length - 1) return this.#replayUncached(batch, 'not a single execution')
     // Only the unnamed portal, all rows, Describe of that portal.
     const b = new BodyReader(bind.body)
     const portal = b.cstring()
     const stmt = b.cstring()
     const bindRest = bind.body.subarray(b.position)
     const e = new BodyReader(execute.body)
-    if (portal !== '' || e.cstring() !== '' || e.int32() !== 0) return this.#replay(batch)
-    if (describe && (describe.body[0] !== 0x50 || new BodyReader(describe.body.subarray(1)).cstring() !== '')) return this.#replay(batch)
+    if (portal !== '' || e.cstring() !== '' || e.int32() !== 0) return this.#replayUncached(batch, 'named portal or row limit')
+    if (describe && (describe.body[0] !== 0x50 || new BodyReader(describe.body.subarray(1)).cstring() !== '')) return this.#replayUncached(batch, 'not a single execution')
     let sql: string | undefined
     let parseRest: Buffer | undefined
     if (parse) {
@@ -564,8 +605,11 @@ export class Session {
     }
     if (sql === undefined || parseRest === undefined) return this.#replay(batch)
     const route = this.#route!
-    const policy = cachePolicyForStatement(sql, analyzeSql(sql, route.origin.defaultSchema), this.#ctx.cacheSettings, this.#ctx.notCached)
-    if (policy === null) return this.#replay(batch)
+    const started = performance.now()
+    const analysis = analyzeSql(sql, route.origin.defaultSchema)
+    this.#reason = undefined
+    const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
+    if (policy === null) return this.#replayUncached(batch, this.#reason)
 
     if (parse && stmt !== '') {
       // Remember the client's named statement as if it had been prepared.
@@ -589,13 +633,25 @@ export class Session {
       let hit = this.#ctx.cache.getLocal(key, policy)
       if (hit === null) hit = await this.#ctx.cache.get(key, policy)
       this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
-      const payload = hit ? hit.entry.payload : (await this.#ctx.cache.fill(key, policy, produce)).payload
+      const produced = hit ? undefined : await this.#ctx.cache.fill(key, policy, produce)
+      const payload = hit ? hit.entry.payload : produced!.payload
       if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
       this.#send(Buffer.concat([head, payload, readyForQuery('I')]))
+      this.#observeCached(sql, analysis, started, hit !== undefined, produced)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err
       // The execution failed or was unusual: let the server answer the client's own messages.
-      return this.#replay(batch)
+      return this.#replayUncached(batch, 'query failed')
+    }
+  }
+
+  /** Relays a held batch the ordinary way; its executions are counted as not cached for `reason`. */
+  async #replayUncached(batch: Frame[], reason: string | undefined): Promise<void> {
+    this.#batchReason = reason
+    try {
+      await this.#replay(batch)
+    } finally {
+      this.#batchReason = undefined
     }
   }
 
@@ -651,7 +707,14 @@ export class Session {
     const rest = f.body.subarray(r.position)
     this.#inBatch = true
     const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
-    if (sql !== undefined) this.#noteStatement(sql)
+    if (sql !== undefined) {
+      const analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)
+      const shapes = this.#ctx.shapes
+      if (shapes !== undefined) {
+        shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#batchReason ?? this.#uncachedReason(analysis), undefined, performance.now())
+      }
+      this.#noteStatement(sql, analysis)
+    }
     const serverStmt = await this.#serverStatement(stmt)
     return this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
   }

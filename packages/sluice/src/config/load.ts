@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { hashApiKey, parseKeyHash } from './api-keys.js'
-import { DEFAULT_ADMIN_PORT, DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { DEFAULT_ADMIN_PORT, DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isOriginUrl, ORIGIN_URL_MESSAGE, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
 import { parseDuration, parseSize } from './units.js'
 
 /** Options as they arrive from the command line (all optional strings). */
@@ -146,7 +146,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     apiKeyHashes: t.apiKeys.map(parseKeyHash),
   }))
   if (opts.origin !== undefined) {
-    if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')
+    if (!isOriginUrl(opts.origin)) throw new ConfigError(`--origin: ${ORIGIN_URL_MESSAGE}`)
     // Keys given on the command line or in SLUICE_API_KEYS bind to the --origin tenant.
     const invalidateOnWrite = flag('--invalidate-on-write', opts.invalidateOnWrite, bool) ?? true
     const consistency = flag('--consistency', opts.consistency, (v) => {

@@ -24,15 +24,18 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
 /** API keys are stored as `sha256:<64 hex>`, never in clear. */
 export const API_KEY_HASH = /^sha256:[0-9a-f]{64}$/
 
-export function isPostgresUrl(u: string): boolean {
+/** Origins Sluice can front: PostgreSQL, and MySQL/MariaDB (HTTP door and MySQL wire door). */
+export function isOriginUrl(u: string): boolean {
   try {
-    return ['postgres:', 'postgresql:'].includes(new URL(u).protocol)
+    return ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'].includes(new URL(u).protocol)
   } catch {
     return false
   }
 }
 
-const originUrl = z.string().refine(isPostgresUrl, { message: 'must be a postgres:// or postgresql:// URL' })
+export const ORIGIN_URL_MESSAGE = 'must be a postgres://, postgresql://, mysql:// or mariadb:// URL'
+
+const originUrl = z.string().refine(isOriginUrl, { message: ORIGIN_URL_MESSAGE })
 
 export const tenantSchema = z
   .object({

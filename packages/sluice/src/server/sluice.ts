@@ -16,7 +16,7 @@ import { routeFor } from '../wire/postgres/routes.js'
 import { createLogger } from '../observability/logger.js'
 import { Metrics } from '../observability/metrics.js'
 import { startAdmin } from './admin.js'
-import { OriginPool } from '../pool/origin-pool.js'
+import { createOrigin, type Origin } from '../pool/origin.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
 import { listen } from '../util/listen.js'
 
@@ -32,7 +32,7 @@ export interface RunningSluice {
   readonly pgDoor: PgDoor | undefined
   readonly tls: boolean
   readonly tenants: readonly Tenant[]
-  readonly origins: readonly OriginPool[]
+  readonly origins: readonly Origin[]
   readonly logger: Logger
   readonly cache: QueryCache
   /** The shared tier, when configured. */
@@ -48,14 +48,14 @@ export interface SluiceHooks {
 }
 
 export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel), hooks: SluiceHooks = {}): Promise<RunningSluice> {
-  const origins = new Map<string, OriginPool>()
+  const origins = new Map<string, Origin>()
   const keys = new KeyRing<Tenant>()
   const tenants: Tenant[] = []
   for (const t of config.tenants) {
     const settings = parseOriginUrl(t.origin)
     let origin = origins.get(settings.key)
     if (!origin) {
-      origin = new OriginPool(settings, { statementTimeoutMs: config.limits.queryTimeoutMs, logger })
+      origin = createOrigin(settings, { statementTimeoutMs: config.limits.queryTimeoutMs, logger })
       origins.set(settings.key, origin)
     } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
       logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
@@ -113,7 +113,8 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     ? await startPgDoor({
         port: config.pg.port,
         host: config.pg.host,
-        routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
+        // The Postgres wire door serves Postgres origins only.
+        routes: tenants.flatMap((t) => (t.origin.provider === 'postgres' ? [routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)] : [])),
         cache,
         metrics,
         ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.pg.requireTls } } : {}),

@@ -35,8 +35,9 @@ Options (env var in brackets):
   --admin-port <port|off>          Prometheus /metrics on 127.0.0.1, default 9466 [SLUICE_ADMIN_PORT]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
   --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
+  --mysql-port <port|off>          MySQL wire door for mysql:// and mariadb:// origins, default 3307 [SLUICE_MYSQL_PORT]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
-                                   auto: every safe read [SLUICE_WIRE_CACHE]
+                                   auto: every safe read (both wire doors) [SLUICE_WIRE_CACHE]
   --wire-cache-ttl <duration>      ttl of auto-cached reads, default 60s [SLUICE_WIRE_CACHE_TTL]
   --redis <url>                    share the cache between nodes through Redis/Valkey
                                    (redis://, rediss://; ?cluster=true for Cluster) [SLUICE_REDIS_URL]
@@ -131,6 +132,7 @@ async function start(args: string[]): Promise<number> {
     consistency: { type: 'string' },
     'pg-port': { type: 'string' },
     'pg-pool-mode': { type: 'string' },
+    'mysql-port': { type: 'string' },
     'admin-port': { type: 'string' },
     'wire-cache': { type: 'string' },
     'wire-cache-ttl': { type: 'string' },
@@ -160,6 +162,7 @@ async function start(args: string[]): Promise<number> {
     consistency: values.consistency as string | undefined,
     pgPort: values['pg-port'] as string | undefined,
     pgPoolMode: values['pg-pool-mode'] as string | undefined,
+    mysqlPort: values['mysql-port'] as string | undefined,
     adminPort: values['admin-port'] as string | undefined,
     wireCache: values['wire-cache'] as string | undefined,
     wireCacheTtl: values['wire-cache-ttl'] as string | undefined,
@@ -195,6 +198,9 @@ function printBanner(sluice: RunningSluice, key: string | undefined, generated: 
       u.port = String(sluice.pgPort)
       console.log(`    ${t.name}: ${u.toString()}`)
     }
+  }
+  if (sluice.mysqlPort !== undefined) {
+    console.log(`  MySQL wire door on port ${sluice.mysqlPort}: keep your DATABASE_URL, change host and port`)
   }
   if (sluice.adminPort !== undefined) console.log(`  metrics: http://127.0.0.1:${sluice.adminPort}/metrics`)
   const shown = key ?? '<your api key>'

@@ -132,6 +132,46 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    /** MySQL wire door (for tenants with mysql:// or mariadb:// origins). */
+    mysql: z
+      .object({
+        /** Port; 0 = any free port; omit the section to keep the default (3307). */
+        port: z.number().int().min(0).max(65535).optional(),
+        enabled: z.boolean().optional(),
+        host: z.string().optional(),
+        cache: z.enum(['off', 'auto']).optional(),
+        /** Authentication plugin clients are asked for: mysql_native_password (default) or caching_sha2_password. */
+        auth: z.enum(['mysql_native_password', 'caching_sha2_password']).optional(),
+        requireTls: z.boolean().optional(),
+        autoTtl: duration.optional(),
+        maxResultSize: size.optional(),
+        rules: z
+          .array(
+            z
+              .object({
+                table: z.string().min(1).optional(),
+                pattern: z
+                  .string()
+                  .refine((p) => {
+                    try {
+                      new RegExp(p)
+                      return true
+                    } catch {
+                      return false
+                    }
+                  }, 'not a valid regular expression')
+                  .optional(),
+                ttl: duration.optional(),
+                swr: duration.optional(),
+                tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
+              })
+              .strict()
+              .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern'),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     redis: z
       .object({
         url: z.string().refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
@@ -185,6 +225,17 @@ export interface SluiceConfig {
     maxResultBytes: number
     rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]
   }
+  /** MySQL wire door; absent = off. It runs only when a tenant has a MySQL/MariaDB origin. */
+  mysql?: {
+    port: number
+    host: string
+    cache: 'off' | 'auto'
+    auth: 'mysql_native_password' | 'caching_sha2_password'
+    requireTls: boolean
+    autoTtlMs: number
+    maxResultBytes: number
+    rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]
+  }
   /** Shared tier for several nodes; absent = this process only. */
   redis?: { url: string; commandTimeoutMs: number }
   tenants: TenantConfig[]
@@ -202,4 +253,5 @@ export const DEFAULT_LIMITS: Limits = {
 
 export const DEFAULT_HTTP_PORT = 4466
 export const DEFAULT_PG_PORT = 6433
+export const DEFAULT_MYSQL_PORT = 3307
 export const DEFAULT_ADMIN_PORT = 9466

@@ -13,6 +13,9 @@ import { RedisTier } from '../cache/redis-tier.js'
 import { initSqlParser } from '../sql/analyze.js'
 import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
+import { startMysqlDoor, type MysqlDoor } from '../wire/mysql/door.js'
+import { mysqlRouteFor } from '../wire/mysql/routes.js'
+import { analyzeMysql } from '../sql/mysql-analyze.js'
 import { createLogger } from '../observability/logger.js'
 import { Metrics } from '../observability/metrics.js'
 import { startAdmin } from './admin.js'
@@ -25,6 +28,10 @@ export interface RunningSluice {
   readonly httpPort: number
   /** Port of the Postgres wire door, when it runs. */
   readonly pgPort: number | undefined
+  /** Port of the MySQL wire door, when it runs. */
+  readonly mysqlPort: number | undefined
+  /** The MySQL wire door, when it runs (configured and some tenant has a MySQL/MariaDB origin). */
+  readonly mysqlDoor: MysqlDoor | undefined
   /** Port of the admin listener (/metrics), when it runs. */
   readonly adminPort: number | undefined
   readonly metrics: Metrics
@@ -135,17 +142,49 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
       })
     : undefined
 
+  const mysqlRoutes = tenants.flatMap((t) => (t.origin.provider === 'mysql' ? [mysqlRouteFor(t.name, t.origin)] : []))
+  const mysqlDoor =
+    config.mysql && mysqlRoutes.length > 0
+      ? await startMysqlDoor({
+          port: config.mysql.port,
+          host: config.mysql.host,
+          routes: mysqlRoutes,
+          cache,
+          metrics,
+          analyze: analyzeMysql,
+          authPlugin: config.mysql.auth,
+          ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.mysql.requireTls } } : {}),
+          cacheSettings: {
+            mode: config.mysql.cache,
+            autoTtlMs: config.mysql.autoTtlMs,
+            maxResultBytes: config.mysql.maxResultBytes,
+            rules: config.mysql.rules.map((r) => ({
+              ...(r.table !== undefined ? { table: r.table } : {}),
+              ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
+              policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },
+            })),
+          },
+          logger,
+        }).catch(async (err: unknown) => {
+          server.close()
+          await pgDoor?.close(0)
+          throw err
+        })
+      : undefined
+
   let closing: Promise<void> | undefined
   async function close(graceMs = 10_000): Promise<void> {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       const pgClosed = pgDoor?.close(Math.min(graceMs, 5000))
+      const mysqlClosed = mysqlDoor?.close(Math.min(graceMs, 5000))
       server.closeIdleConnections()
       const deadline = Date.now() + graceMs
       while (door.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       server.closeAllConnections()
       await stopped
       await pgClosed
+      await mysqlClosed
       await admin?.close()
       await engines.close()
       await shared?.close()
@@ -155,5 +194,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
+  return { httpPort, adminPort: admin?.port, metrics, pgPort: pgDoor?.port, pgDoor, mysqlPort: mysqlDoor?.port, mysqlDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, close }
 }

@@ -98,6 +98,13 @@ export class PacketReader {
     return this.#buf.length
   }
 
+  /** Takes the bytes received after the last packet (a protocol switch: they belong to TLS). */
+  drain(): Buffer {
+    const rest = this.#buf
+    this.#buf = Buffer.alloc(0)
+    return rest
+  }
+
   next(): Packet | undefined {
     const buf = this.#buf
     if (buf.length < 4) return undefined

@@ -4,6 +4,7 @@
 // cache shared with the HTTP door.
 import { privateDecrypt, constants, randomInt, type KeyObject } from 'node:crypto'
 import type { Socket } from 'node:net'
+import { Duplex } from 'node:stream'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
@@ -142,6 +143,38 @@ export class MysqlSession {
     socket.on('close', () => this.#close())
   }
 
+  /**
+   * SSLRequest accepted: the rest of the conversation runs over TLS. Clients start the TLS
+   * handshake without waiting for an answer, so its first bytes may already have been read: the
+   * TLS layer runs over a stream that replays them before the socket's further data.
+   */
+  #upgrade(context: SecureContext, early: Buffer): void {
+    const raw = this.#socket as Socket
+    raw.off('data', this.#dataListener)
+    const carrier = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        raw.write(chunk, cb)
+      },
+      final(cb) {
+        raw.end()
+        cb()
+      },
+      destroy(err, cb) {
+        raw.destroy()
+        cb(err)
+      },
+    })
+    if (early.length > 0) carrier.push(early)
+    raw.on('data', (chunk: Buffer) => carrier.push(chunk))
+    raw.on('end', () => carrier.push(null))
+    const secure = new TLSSocket(carrier, { isServer: true, secureContext: context })
+    secure.on('error', () => this.#close())
+    this.#socket = secure
+    this.#write = tickWriter(secure)
+    this.#attach(secure)
+  }
+
   get encrypted(): boolean {
     return this.#socket instanceof TLSSocket
   }
@@ -156,13 +189,13 @@ export class MysqlSession {
         const payload = this.#assembler.add(p)
         if (payload === undefined) continue
         const seq = p.seq
-        this.#work = this.#work.then(() => this.#handle(seq, payload)).catch((err: unknown) => this.#fail(err))
-        if (this.#phase === 'handshake' && isSslRequest(payload)) {
-          // Everything after an SSLRequest is TLS: stop reading plain text here.
-          this.#socket.off('data', this.#dataListener)
-          this.#socket.pause()
+        if (this.#phase === 'handshake' && isSslRequest(payload) && this.#ctx.tls && !this.encrypted && seq === 1) {
+          // Everything after an SSLRequest is TLS, possibly already in this chunk.
+          this.#seq = seq
+          this.#upgrade(this.#ctx.tls, this.#reader.drain())
           return
         }
+        this.#work = this.#work.then(() => this.#handle(seq, payload)).catch((err: unknown) => this.#fail(err))
       }
     } catch (err) {
       this.#fail(err)
@@ -217,15 +250,7 @@ export class MysqlSession {
   }
 
   async #handshake(payload: Buffer): Promise<void> {
-    if (isSslRequest(payload)) {
-      if (!this.#ctx.tls || this.encrypted) throw new ProtocolError('TLS is not offered')
-      const secure = new TLSSocket(this.#socket as Socket, { isServer: true, secureContext: this.#ctx.tls })
-      secure.on('error', () => this.#close())
-      this.#socket = secure
-      this.#write = tickWriter(secure)
-      this.#attach(secure)
-      return
-    }
+    if (isSslRequest(payload)) throw new ProtocolError('TLS is not offered here')
     if (this.#ctx.requireTls && !this.encrypted) {
       this.#error(ER.ACCESS_DENIED, '28000', 'Sluice requires TLS on this port (connect with ssl / --ssl)')
       return this.#end()

@@ -1,5 +1,5 @@
 // The MySQL wire door with real clients — the `mariadb` command-line client, mysql2 (text and
-// prepared), the `mariadb` connector — results compared with the origin directly; caching,
+// prepared), the `mariadb` connector, Prisma with @prisma/adapter-mariadb — results compared with the origin directly; caching,
 // invalidation at commit, transactions, authentication (mysql_native_password,
 // caching_sha2_password over TLS and with RSA) and malformed input.
 import { execFile } from 'node:child_process'
@@ -18,6 +18,7 @@ import { startSluice, type RunningSluice } from '../../../src/server/sluice.js'
 import { analyzeMysql } from '../../../src/sql/mysql-analyze.js'
 import { BASE_CAPS, CAP, PacketReader, handshakeResponse, packet } from '../../../src/wire/mysql/protocol.js'
 import { createMariadbDatabase, describeWithMariadb, mariadbQuery } from '../../helpers/mariadb.js'
+import { loadClient, mysqlDdl } from '../../e2e/clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const run = promisify(execFile)
@@ -373,6 +374,37 @@ describeWithMariadb('MySQL wire door authentication', () => {
       const cli = await run('mariadb', ['-h', '127.0.0.1', '-P', String(s.mysqlPort), '-u', 'sluice_wire', '-ps3cret', '--ssl', '--skip-ssl-verify-server-cert', db, '-N', '-e', 'SELECT a FROM t']).catch((e: any) => e)
       expect(cli.stdout.trim()).toBe('1')
     } finally {
+      await s.close()
+    }
+  })
+})
+
+describeWithMariadb('MySQL wire door with Prisma', () => {
+  it('Prisma with @prisma/adapter-mariadb through the wire door equals direct', async () => {
+    const direct = await createMariadbDatabase('wire_mysql_prisma', mysqlDdl())
+    const db = new URL(direct).pathname.slice(1)
+    const s = await startWithMysql(`${direct}?connection_limit=3`, { cache: 'auto' })
+    const { PrismaClient, PrismaMariaDb } = await loadClient('7.10', 'mysql')
+    const adapter = (port: number) => new PrismaMariaDb({ host: '127.0.0.1', port, user: 'root', database: db, connectionLimit: 4 })
+    const viaWire = new PrismaClient({ adapter: adapter(s.mysqlPort!) })
+    const viaDirect = new PrismaClient({ adapter: adapter(3306) })
+    try {
+      const u = await viaWire.user.create({ data: { email: 'wire@x.io', name: 'W', posts: { create: [{ title: 't', slug: 's', metadata: { a: [1, 2] } }] } }, include: { posts: true } })
+      expect(u.posts).toHaveLength(1)
+      const q = (c: any) => c.user.findMany({ where: { email: { contains: '@' } }, include: { posts: true }, orderBy: { id: 'asc' } })
+      expect(await q(viaWire)).toEqual(await q(viaDirect))
+      await expect(viaWire.user.create({ data: { email: 'wire@x.io' } })).rejects.toMatchObject({ code: 'P2002' })
+      const n = await viaWire.$transaction(async (tx: any) => {
+        await tx.user.update({ where: { id: u.id }, data: { name: 'W2' } })
+        return tx.user.count()
+      })
+      expect(n).toBe(await viaDirect.user.count())
+      // Auto mode cached the reads; the writes above invalidated them: the wire door shows the update.
+      expect((await q(viaWire))[0].name).toBe('W2')
+      expect(await viaWire.$queryRaw`SELECT COUNT(*) AS c FROM Post`).toEqual(await viaDirect.$queryRaw`SELECT COUNT(*) AS c FROM Post`)
+    } finally {
+      await viaWire.$disconnect()
+      await viaDirect.$disconnect()
       await s.close()
     }
   })

@@ -86,6 +86,6 @@ ALTER TABLE `_CategoryToPost` ADD CONSTRAINT `_CategoryToPost_A_fkey` FOREIGN KE
 ALTER TABLE `_CategoryToPost` ADD CONSTRAINT `_CategoryToPost_B_fkey` FOREIGN KEY (`B`) REFERENCES `Post`(`id`) ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- Test-only read counter (model Probe): every row the view returns advances probe_reads.
-CREATE SEQUENCE `probe_reads`;
+CREATE SEQUENCE `probe_reads` NOCACHE; -- NOCACHE: next_not_cached_value counts exactly
 CREATE TABLE `ProbeData` (`id` INTEGER NOT NULL, `label` VARCHAR(191) NOT NULL, PRIMARY KEY (`id`)) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE VIEW `Probe` AS SELECT `id`, `label`, NEXTVAL(`probe_reads`) AS `reads` FROM `ProbeData`;

@@ -32,6 +32,11 @@ export interface MysqlPoolStats {
 
 /** The connector's error number for "no connection became free within acquireTimeout". */
 const ER_GET_CONNECTION_TIMEOUT = 45028
+function unavailable(cause: unknown): OriginUnavailableError {
+  const c = cause as { code?: unknown; message?: unknown } | undefined
+  return new OriginUnavailableError(typeof c?.message === 'string' ? c.message : 'connection failed', typeof c?.code === 'string' ? c.code : 'ECONNECT')
+}
+
 /** setTimeout's largest delay: what `pool_timeout=0` (wait forever) becomes. */
 const FOREVER_MS = 2 ** 31 - 1
 
@@ -85,35 +90,77 @@ export class MysqlOriginPool {
       // prepared statements (each `execute` prepares, runs and closes its statement).
       prepareCacheLength: 0,
     })
-    // Not in the connector's typings, but emitted; an unheard 'error' event would crash the process.
-    ;(this.pool as unknown as NodeJS.EventEmitter).on('error', (err: Error) => options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'origin connection failed'))
-
     const translate = (err: unknown): unknown => {
-      const e = err as { errno?: unknown; cause?: unknown; message?: unknown } | null
+      const e = err as { errno?: unknown; cause?: unknown } | null
       if (e?.errno !== ER_GET_CONNECTION_TIMEOUT) return err
       // The connector puts the connection error in `cause` when it could not open any connection:
       // that is an unreachable origin, not a busy pool.
-      const cause = e.cause as { code?: unknown; message?: unknown } | undefined
-      if (cause && this.pool.activeConnections() === 0) {
-        return new OriginUnavailableError(typeof cause.message === 'string' ? cause.message : 'connection failed', typeof cause.code === 'string' ? cause.code : 'ECONNECT')
-      }
+      if (e.cause && this.pool.activeConnections() === 0) return unavailable(e.cause)
       this.#timeouts++
       return new PoolTimeoutError(settings.connectionLimit, settings.poolTimeoutSeconds)
     }
+
+    // Waiters for a connection. The connector retries a failing origin (with a growing backoff, up
+    // to 10 s) until acquireTimeout; when it cannot open any connection at all, waiting on is
+    // pointless: waiters fail at once with OriginUnavailableError (P6008), as a refused connection
+    // does on Postgres, until the connector opens a connection again.
+    const waiters = new Set<(err: Error) => void>()
+    let failing: OriginUnavailableError | undefined
+    const events = this.pool as unknown as NodeJS.EventEmitter
+    // Not in the connector's typings, but emitted; an unheard 'error' event would crash the process.
+    events.on('error', (err: Error & { cause?: unknown }) => {
+      options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'origin connection failed')
+      if (this.pool.totalConnections() > 0) return
+      failing = unavailable(err.cause ?? err)
+      for (const fail of [...waiters]) fail(failing)
+    })
+    events.on('connection', () => {
+      failing = undefined
+    })
     const pool = this.pool
-    const wrap =
-      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    this.acquire = () =>
+      new Promise<mariadb.PoolConnection>((resolve, reject) => {
+        if (failing && pool.totalConnections() === 0) {
+          reject(failing)
+          return
+        }
+        let settled = false
+        const fail = (err: Error) => {
+          waiters.delete(fail)
+          if (settled) return
+          settled = true
+          reject(err)
+        }
+        waiters.add(fail)
+        pool.getConnection().then(
+          (conn) => {
+            waiters.delete(fail)
+            // A connection that arrives for a waiter already failed goes straight back.
+            if (settled) void conn.release().catch(() => {})
+            else {
+              settled = true
+              resolve(conn)
+            }
+          },
+          (err: unknown) => fail(translate(err) as Error),
+        )
+      })
+    // Statements run on a borrowed connection, never queued inside the connector: a statement
+    // whose caller already got an error must not run later.
+    const onConnection =
+      <A extends unknown[], R>(run: (conn: mariadb.PoolConnection, ...a: A) => Promise<R>) =>
       async (...a: A): Promise<R> => {
+        const conn = await this.acquire()
         try {
-          return await f(...a)
-        } catch (err) {
-          throw translate(err)
+          return await run(conn, ...a)
+        } finally {
+          await conn.release().catch(() => {})
         }
       }
     const overrides: Record<string | symbol, unknown> = {
-      getConnection: wrap(() => pool.getConnection()),
-      query: wrap((...a: Parameters<mariadb.Pool['query']>) => pool.query(...a)),
-      execute: wrap((...a: Parameters<mariadb.Pool['execute']>) => pool.execute(...a)),
+      getConnection: this.acquire,
+      query: onConnection((conn, ...a: Parameters<mariadb.Pool['query']>) => conn.query(...a)),
+      execute: onConnection((conn, ...a: Parameters<mariadb.Pool['execute']>) => conn.execute(...a)),
       // The pool belongs to this origin, not to any adapter.
       end: async () => {},
     }
@@ -126,7 +173,6 @@ export class MysqlOriginPool {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
       },
     })
-    this.acquire = wrap(() => pool.getConnection())
   }
 
   /**

@@ -101,9 +101,9 @@ export class MysqlOriginPool {
     }
 
     // Waiters for a connection. The connector retries a failing origin (with a growing backoff, up
-    // to 10 s) until acquireTimeout; when it cannot open any connection at all, waiting on is
-    // pointless: waiters fail at once with OriginUnavailableError (P6008), as a refused connection
-    // does on Postgres, until the connector opens a connection again.
+    // to 10 s, while requests wait) until acquireTimeout; when it cannot open any connection at
+    // all, waiting on is pointless: waiters fail at once with OriginUnavailableError (P6008), as a
+    // refused connection does on Postgres, until the connector opens a connection again.
     const waiters = new Set<(err: Error) => void>()
     let failing: OriginUnavailableError | undefined
     const events = this.pool as unknown as NodeJS.EventEmitter
@@ -120,10 +120,6 @@ export class MysqlOriginPool {
     const pool = this.pool
     this.acquire = () =>
       new Promise<mariadb.PoolConnection>((resolve, reject) => {
-        if (failing && pool.totalConnections() === 0) {
-          reject(failing)
-          return
-        }
         let settled = false
         const fail = (err: Error) => {
           waiters.delete(fail)
@@ -144,6 +140,9 @@ export class MysqlOriginPool {
           },
           (err: unknown) => fail(translate(err) as Error),
         )
+        // The request above stays queued in the connector: that is what makes it retry (it only
+        // opens connections while requests wait), and a connection it opens later goes back.
+        if (failing && pool.totalConnections() === 0) fail(failing)
       })
     // Statements run on a borrowed connection, never queued inside the connector: a statement
     // whose caller already got an error must not run later.

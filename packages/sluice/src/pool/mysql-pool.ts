@@ -32,6 +32,8 @@ export interface MysqlPoolStats {
 
 /** The connector's error number for "no connection became free within acquireTimeout". */
 const ER_GET_CONNECTION_TIMEOUT = 45028
+
+/** The error for an origin that cannot be connected to, from the connector's connection error. */
 function unavailable(cause: unknown): OriginUnavailableError {
   const c = cause as { code?: unknown; message?: unknown } | undefined
   return new OriginUnavailableError(typeof c?.message === 'string' ? c.message : 'connection failed', typeof c?.code === 'string' ? c.code : 'ECONNECT')

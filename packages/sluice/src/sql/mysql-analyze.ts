@@ -14,12 +14,23 @@
 // server's setting.
 //
 // Parsing costs 1–20 ms, so analyses are memoised by SQL text and by shape (literals removed).
-import nodeSqlParser from 'node-sql-parser'
+// The two grammars (~270 KB of code each) are loaded on the first MySQL analysis only, so a
+// Sluice without MySQL origins does not carry them in its heap.
+import { createRequire } from 'node:module'
+import type { Parser } from 'node-sql-parser'
 import type { StatementAnalysis } from './analyze.js'
 import { MYSQL_SESSION_FUNCTIONS, MYSQL_VALUE_FUNCTIONS } from './mysql-functions.js'
 import { mysqlShape } from './mysql-shape.js'
 
-const parser = new nodeSqlParser.Parser()
+const require = createRequire(import.meta.url)
+let grammars: { database: string; parser: Parser }[] | undefined
+function parsers(): { database: string; parser: Parser }[] {
+  grammars ??= [
+    { database: 'MariaDB', parser: new (require('node-sql-parser/build/mariadb') as { Parser: typeof Parser }).Parser() },
+    { database: 'MySQL', parser: new (require('node-sql-parser/build/mysql') as { Parser: typeof Parser }).Parser() },
+  ]
+  return grammars
+}
 
 const MEMO_LIMIT = 20_000
 const memo = new Map<string, StatementAnalysis>()
@@ -66,7 +77,7 @@ const CONTROL: { pattern: RegExp; sessionState: boolean }[] = [
 type Node = Record<string, unknown>
 
 function parse(sql: string): Node[] | undefined {
-  for (const database of ['MariaDB', 'MySQL']) {
+  for (const { database, parser } of parsers()) {
     try {
       const ast = parser.astify(sql, { database }) as unknown as Node | Node[]
       return Array.isArray(ast) ? ast : [ast]

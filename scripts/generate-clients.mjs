@@ -2,8 +2,10 @@
 // Generates the real Prisma clients used by Sluice's end-to-end tests.
 //
 // For every fixture workspace (fixtures/prisma-<version>), this runs THAT fixture's own `prisma`
-// CLI on packages/sluice/test/e2e/prisma/schema.prisma and writes the client into
-// fixtures/prisma-<version>/generated/client/ (the whole generated/ folder is gitignored):
+// CLI on packages/sluice/test/e2e/prisma/schema.prisma (PostgreSQL) and writes the client into
+// fixtures/prisma-<version>/generated/client/ (the whole generated/ folder is gitignored), and on
+// packages/sluice/test/e2e/prisma-mysql/schema.prisma (MySQL/MariaDB) into generated-mysql/client/
+// (same layout):
 //   generated/schema.prisma   copy of the schema with `output = "./client"` filled in
 //   generated/client/         the generated client (TypeScript: import generated/client/client.ts)
 //   generated/.stamp.json     what it was generated from
@@ -28,7 +30,10 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const schemaPath = join(root, 'packages/sluice/test/e2e/prisma/schema.prisma')
+const variants = [
+  { provider: 'postgresql', schemaPath: join(root, 'packages/sluice/test/e2e/prisma/schema.prisma'), out: 'generated' },
+  { provider: 'mysql', schemaPath: join(root, 'packages/sluice/test/e2e/prisma-mysql/schema.prisma'), out: 'generated-mysql' },
+]
 const fixtures = ['7.10', '7.9']
 const force = process.argv.includes('--force')
 
@@ -42,7 +47,7 @@ function minor(version) {
 }
 
 /** The schema with the generator's output set to ./client (relative to the copy's folder). */
-function schemaWithOutput(schema) {
+function schemaWithOutput(schema, schemaPath) {
   const replaced = schema.replace(
     /(generator\s+client\s*\{[^}]*?provider\s*=\s*"prisma-client")/,
     '$1\n  output   = "./client"',
@@ -51,10 +56,10 @@ function schemaWithOutput(schema) {
   return replaced
 }
 
-function generate(version) {
+function generate(version, { schemaPath, out }) {
   const started = Date.now()
   const fixtureDir = join(root, 'fixtures', `prisma-${version}`)
-  const outDir = join(fixtureDir, 'generated')
+  const outDir = join(fixtureDir, out)
   const clientDir = join(outDir, 'client')
   const rel = relative(root, clientDir)
   const fixtureRequire = createRequire(join(fixtureDir, 'package.json'))
@@ -92,7 +97,7 @@ function generate(version) {
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })
   const schemaCopy = join(outDir, 'schema.prisma')
-  writeFileSync(schemaCopy, schemaWithOutput(schema))
+  writeFileSync(schemaCopy, schemaWithOutput(schema, schemaPath))
 
   const result = spawnSync(process.execPath, [cliBin, 'generate', '--schema', schemaCopy], {
     cwd: fixtureDir,
@@ -131,7 +136,7 @@ function generate(version) {
 }
 
 try {
-  for (const version of fixtures) generate(version)
+  for (const version of fixtures) for (const variant of variants) generate(version, variant)
 } catch (error) {
   console.error(`generate-clients: ${error instanceof Error ? error.message : error}`)
   process.exit(1)

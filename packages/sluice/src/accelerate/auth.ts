@@ -30,6 +30,8 @@ export class KeyRing<T> {
       next.push({ hash: e.hash, owner: e.owner })
     }
     this.#entries = next
+    // A revoked key must stop working at once: forget every proven key.
+    this.#verified.clear()
   }
 
   get size(): number {

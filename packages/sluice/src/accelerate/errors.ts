@@ -28,6 +28,8 @@ const CONNECTION_KINDS = new Set(['DatabaseNotReachable', 'AuthenticationFailed'
 // Node/pg errors seen when a connection cannot be made at all.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'])
 
+const STATEMENT_TIMEOUT_CODES = new Set(['57014', '1969', '3024'])
+
 export interface ErrorAnswer {
   status: number
   body: { code: string; message: string; meta: Record<string, unknown> }
@@ -58,8 +60,9 @@ export function toErrorAnswer(err: unknown, requestId: string): ErrorAnswer {
     if (ORIGIN_CONNECTION_CODES.has(err.code) || (kind !== undefined && CONNECTION_KINDS.has(kind))) {
       return answer(503, 'P6008', `Sluice could not connect to the origin database (${kind ?? err.code})`, { cause: kind ?? err.code }, true)
     }
-    // The database cancelled the statement at its statement_timeout (SQLSTATE 57014).
-    if (originalCode(err.meta) === '57014') return answer(504, 'P6004', 'Query timed out and was cancelled on the database', {})
+    // The database cancelled the statement at its own timeout: Postgres statement_timeout
+    // (SQLSTATE 57014), MariaDB max_statement_time (1969), MySQL max_execution_time (3024).
+    if (STATEMENT_TIMEOUT_CODES.has(String(originalCode(err.meta)))) return answer(504, 'P6004', 'Query timed out and was cancelled on the database', {})
     return answer(err.code === 'P2028' ? 409 : 400, err.code, err.message, err.meta)
   }
   const code = (err as { code?: unknown })?.code

@@ -11,7 +11,7 @@ import { describeSupported, resolveClientLine } from '../executor/registry.js'
 import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
 import { cacheSignature, type CacheEntry, type CachePolicy, type Produced, type QueryCache } from '../cache/query-cache.js'
 import { collectReads, collectWrites, writeInvalidation } from '../invalidation/writes.js'
-import type { OriginPool } from '../pool/origin-pool.js'
+import type { Origin } from '../pool/origin.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
@@ -24,7 +24,7 @@ import { parseJson, readBody } from './request-body.js'
 
 export interface Tenant {
   name: string
-  origin: OriginPool
+  origin: Origin
   /** Writes through Sluice invalidate this tenant's cached results on the tables they wrote. */
   invalidateOnWrite: boolean
   /** With a shared tier: `strict` confirms every hit against Redis; `eventual` trusts the fan-out. */
@@ -130,7 +130,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   /** Invalidates what `statements` wrote, on behalf of the origin's tenants. */
   async function invalidateWrites(tenant: Tenant, statements: readonly string[], raw: boolean): Promise<void> {
     if (statements.length === 0) return
-    const inv = writeInvalidation(tenant.origin.id, collectWrites(statements, tenant.origin.defaultSchema, raw))
+    const inv = writeInvalidation(tenant.origin.id, collectWrites(statements, tenant.origin.defaultSchema, raw, undefined, tenant.origin.provider))
     if (inv) await cache.invalidate(inv)
   }
 
@@ -144,7 +144,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const statements: string[] = []
     const data = await executor.query(q.plan, q.params, q.comments, { txId: null, timeoutMs: limits.queryTimeoutMs, statements })
     const payload = encode(data)
-    const tables = tenant.invalidateOnWrite ? collectReads(statements, tenant.origin.defaultSchema) : null
+    const tables = tenant.invalidateOnWrite ? collectReads(statements, tenant.origin.defaultSchema, tenant.origin.provider) : null
     return {
       payload,
       deps: { origin: tenant.origin.id, tables, tenant: tenant.name, tags: policy.tags },

@@ -42,8 +42,9 @@ Options (env var in brackets):
                                    the dashboard's invalidate form); without it they are refused [SLUICE_ADMIN_TOKEN]
   --pg-port <port|off>             Postgres wire door, default 6433 [SLUICE_PG_PORT]
   --pg-pool-mode <mode>            transaction (default) or session pooling [SLUICE_PG_POOL_MODE]
+  --mysql-port <port|off>          MySQL wire door for mysql:// and mariadb:// origins, default 3307 [SLUICE_MYSQL_PORT]
   --wire-cache <off|auto>          off: cache only statements with a /* sluice: ttl=… */ hint (default);
-                                   auto: every safe read [SLUICE_WIRE_CACHE]
+                                   auto: every safe read (both wire doors) [SLUICE_WIRE_CACHE]
   --wire-cache-ttl <duration>      ttl of auto-cached reads, default 60s [SLUICE_WIRE_CACHE_TTL]
   --redis <url>                    share the cache between nodes through Redis/Valkey
                                    (redis://, rediss://; ?cluster=true for Cluster) [SLUICE_REDIS_URL]

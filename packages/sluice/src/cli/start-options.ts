@@ -25,6 +25,7 @@ const FIELDS = {
   consistency: 'consistency',
   'pg-port': 'pgPort',
   'pg-pool-mode': 'pgPoolMode',
+  'mysql-port': 'mysqlPort',
   'admin-port': 'adminPort',
   'admin-token': 'adminToken',
   'wire-cache': 'wireCache',

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { hashApiKey, parseKeyHash } from './api-keys.js'
-import { DEFAULT_ADMIN_PORT, DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_LIMITS, fileConfigSchema, isPostgresUrl, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
+import { DEFAULT_ADMIN_PORT, DEFAULT_CACHE, DEFAULT_HTTP_PORT, DEFAULT_PG_PORT, DEFAULT_MYSQL_PORT, DEFAULT_LIMITS, fileConfigSchema, isOriginUrl, ORIGIN_URL_MESSAGE, type FileConfig, type SluiceConfig, type TenantConfig } from './schema.js'
 import { parseDuration, parseSize } from './units.js'
 
 /** Options as they arrive from the command line (all optional strings). */
@@ -34,6 +34,8 @@ export interface CliOptions {
   adminToken?: string
   /** Wire door port, or "off". */
   pgPort?: string
+  /** MySQL wire door port, or "off". */
+  mysqlPort?: string
   wireCache?: string
   wireCacheTtl?: string
   /** eventual | strict, for the --origin tenant. */
@@ -66,6 +68,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): CliOptions {
     invalidateOnWrite: env.SLUICE_INVALIDATE_ON_WRITE,
     redis: env.SLUICE_REDIS_URL,
     pgPort: env.SLUICE_PG_PORT,
+    mysqlPort: env.SLUICE_MYSQL_PORT,
     adminPort: env.SLUICE_ADMIN_PORT,
     adminHost: env.SLUICE_ADMIN_HOST,
     adminToken: env.SLUICE_ADMIN_TOKEN,
@@ -179,7 +182,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
     apiKeyHashes: t.apiKeys.map((k) => parseKeyHash(typeof k === 'string' ? k : k.hash)),
   }))
   if (opts.origin !== undefined) {
-    if (!isPostgresUrl(opts.origin)) throw new ConfigError('--origin: must be a postgres:// or postgresql:// URL')
+    if (!isOriginUrl(opts.origin)) throw new ConfigError(`--origin: ${ORIGIN_URL_MESSAGE}`)
     // Keys given on the command line or in SLUICE_API_KEYS bind to the --origin tenant.
     const invalidateOnWrite = flag('--invalidate-on-write', opts.invalidateOnWrite, bool) ?? true
     const consistency = flag('--consistency', opts.consistency, (v) => {
@@ -232,6 +235,7 @@ export function loadConfig(flags: CliOptions, env: NodeJS.ProcessEnv = process.e
       invalidateRateLimit: flag('--invalidate-rate-limit', opts.invalidateRateLimit, count) ?? file.cache?.invalidateRateLimit ?? DEFAULT_CACHE.invalidateRateLimit,
     },
     ...pgConfig(opts, file),
+    ...mysqlConfig(opts, file),
     ...adminConfig(opts, file),
     ...redisConfig(opts.redis, file),
     tenants,
@@ -269,6 +273,30 @@ function pgConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'pg'> 
         ...(r.table !== undefined ? { table: r.table } : {}),
         ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
         // durations in the file are milliseconds after parsing; a rule without either caches for 60 s
+        ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
+        swrMs: r.swr ?? 0,
+        tags: r.tags ?? [],
+      })),
+    },
+  }
+}
+
+function mysqlConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'mysql'> {
+  if (opts.mysqlPort === 'off' || (opts.mysqlPort === undefined && file.mysql?.enabled === false)) return {}
+  const mode = opts.wireCache ?? file.mysql?.cache ?? 'off'
+  if (mode !== 'off' && mode !== 'auto') throw new ConfigError(`--wire-cache: use off or auto, got "${mode}"`)
+  return {
+    mysql: {
+      port: flag('--mysql-port', opts.mysqlPort, port) ?? file.mysql?.port ?? DEFAULT_MYSQL_PORT,
+      host: opts.host ?? file.mysql?.host ?? file.http?.host ?? '0.0.0.0',
+      cache: mode,
+      auth: file.mysql?.auth ?? 'mysql_native_password',
+      requireTls: file.mysql?.requireTls ?? false,
+      autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.mysql?.autoTtl ?? 60_000,
+      maxResultBytes: file.mysql?.maxResultSize ?? 1024 * 1024,
+      rules: (file.mysql?.rules ?? []).map((r) => ({
+        ...(r.table !== undefined ? { table: r.table } : {}),
+        ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
         ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
         swrMs: r.swr ?? 0,
         tags: r.tags ?? [],

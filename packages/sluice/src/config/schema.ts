@@ -24,9 +24,10 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
 /** API keys are stored as `sha256:<64 hex>`, never in clear. */
 export const API_KEY_HASH = /^sha256:[0-9a-f]{64}$/
 
-export function isPostgresUrl(u: string): boolean {
+/** Origins Sluice can front: PostgreSQL, and MySQL/MariaDB (HTTP door and MySQL wire door). */
+export function isOriginUrl(u: string): boolean {
   try {
-    return ['postgres:', 'postgresql:'].includes(new URL(u).protocol)
+    return ['postgres:', 'postgresql:', 'mysql:', 'mariadb:'].includes(new URL(u).protocol)
   } catch {
     return false
   }
@@ -52,7 +53,9 @@ const apiKeyEntry = z.union([
 
 export type ApiKeyEntry = z.infer<typeof apiKeyEntry>
 
-const originUrl = z.string().refine(isPostgresUrl, { message: 'must be a postgres:// or postgresql:// URL' })
+export const ORIGIN_URL_MESSAGE = 'must be a postgres://, postgresql://, mysql:// or mariadb:// URL'
+
+const originUrl = z.string().refine(isOriginUrl, { message: ORIGIN_URL_MESSAGE })
 
 export const tenantSchema = z
   .object({
@@ -147,6 +150,46 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    /** MySQL wire door (for tenants with mysql:// or mariadb:// origins). */
+    mysql: z
+      .object({
+        /** Port; 0 = any free port; omit the section to keep the default (3307). */
+        port: z.number().int().min(0).max(65535).optional(),
+        enabled: z.boolean().optional(),
+        host: z.string().optional(),
+        cache: z.enum(['off', 'auto']).optional(),
+        /** Authentication plugin clients are asked for: mysql_native_password (default) or caching_sha2_password. */
+        auth: z.enum(['mysql_native_password', 'caching_sha2_password']).optional(),
+        requireTls: z.boolean().optional(),
+        autoTtl: duration.optional(),
+        maxResultSize: size.optional(),
+        rules: z
+          .array(
+            z
+              .object({
+                table: z.string().min(1).optional(),
+                pattern: z
+                  .string()
+                  .refine((p) => {
+                    try {
+                      new RegExp(p)
+                      return true
+                    } catch {
+                      return false
+                    }
+                  }, 'not a valid regular expression')
+                  .optional(),
+                ttl: duration.optional(),
+                swr: duration.optional(),
+                tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
+              })
+              .strict()
+              .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern'),
+          )
+          .optional(),
+      })
+      .strict()
+      .optional(),
     redis: z
       .object({
         url: z.string().refine((u) => /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
@@ -203,6 +246,17 @@ export interface SluiceConfig {
     maxResultBytes: number
     rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]
   }
+  /** MySQL wire door; absent = off. It runs only when a tenant has a MySQL/MariaDB origin. */
+  mysql?: {
+    port: number
+    host: string
+    cache: 'off' | 'auto'
+    auth: 'mysql_native_password' | 'caching_sha2_password'
+    requireTls: boolean
+    autoTtlMs: number
+    maxResultBytes: number
+    rules: { table?: string; pattern?: string; ttlMs: number; swrMs: number; tags: string[] }[]
+  }
   /** Shared tier for several nodes; absent = this process only. */
   redis?: { url: string; commandTimeoutMs: number }
   tenants: TenantConfig[]
@@ -220,4 +274,5 @@ export const DEFAULT_LIMITS: Limits = {
 
 export const DEFAULT_HTTP_PORT = 4466
 export const DEFAULT_PG_PORT = 6433
+export const DEFAULT_MYSQL_PORT = 3307
 export const DEFAULT_ADMIN_PORT = 9466

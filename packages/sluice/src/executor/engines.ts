@@ -1,13 +1,13 @@
 // One PlanExecutor per (origin, client line), created on first use. Executors of different client
 // lines on the same origin share that origin's pool, and so its connection budget.
-import type { OriginPool } from '../pool/origin-pool.js'
+import type { Origin } from '../pool/origin.js'
 import { PlanExecutor } from './plan-executor.js'
 import { loadEngineModules } from './registry.js'
 
 export class Engines {
   #executors = new Map<string, Promise<PlanExecutor>>()
 
-  executor(origin: OriginPool, line: string): Promise<PlanExecutor> {
+  executor(origin: Origin, line: string): Promise<PlanExecutor> {
     const key = `${line}|${origin.settings.key}`
     let p = this.#executors.get(key)
     if (!p) {

@@ -1,7 +1,7 @@
 // Runs Prisma 7 query plans against one origin with one interpreter version: Prisma's own
 // QueryInterpreter and TransactionManager over a driver adapter that draws on the origin's pool.
 import type { SqlDriverAdapter, SqlQuery, SqlQueryable } from '@prisma/driver-adapter-utils'
-import type { OriginPool } from '../pool/origin-pool.js'
+import type { Origin } from '../pool/origin.js'
 import { QueryTimeoutError } from './errors.js'
 import type { EngineModules } from './registry.js'
 
@@ -60,12 +60,21 @@ export class PlanExecutor {
     })
   }
 
-  static async create(modules: EngineModules, origin: OriginPool): Promise<PlanExecutor> {
-    const factory = new modules.adapterPg.PrismaPg(origin.pool, {
-      ...(origin.settings.schema ? { schema: origin.settings.schema } : {}),
-      disposeExternalPool: false,
-    })
-    const adapter = (await factory.connect()) as SqlDriverAdapter
+  static async create(modules: EngineModules, origin: Origin): Promise<PlanExecutor> {
+    let adapter: SqlDriverAdapter
+    if (origin.provider === 'mysql') {
+      const { PrismaMariaDb } = await modules.loadAdapterMariaDb()
+      // No `database` option: like the adapter built from a URL, the connection's default
+      // database resolves table names and /connection-info carries no schemaName.
+      const factory = new PrismaMariaDb(origin.adapterPool, { disposeExternalPool: false })
+      adapter = (await factory.connect()) as unknown as SqlDriverAdapter
+    } else {
+      const factory = new modules.adapterPg.PrismaPg(origin.pool, {
+        ...(origin.settings.schema ? { schema: origin.settings.schema } : {}),
+        disposeExternalPool: false,
+      })
+      adapter = (await factory.connect()) as SqlDriverAdapter
+    }
     return new PlanExecutor(modules, adapter)
   }
 

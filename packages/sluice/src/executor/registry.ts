@@ -4,15 +4,19 @@
 // install hold several of them; each is loaded on first use.
 import type * as Runtime from '@prisma/client-engine-runtime'
 import type * as AdapterPg from '@prisma/adapter-pg'
+import type * as AdapterMariaDb from '@prisma/adapter-mariadb'
 
 export type RuntimeModule = typeof Runtime
 export type AdapterPgModule = typeof AdapterPg
+export type AdapterMariaDbModule = typeof AdapterMariaDb
 
 export interface EngineModules {
   /** Version of the interpreter package actually loaded. */
   runtimeVersion: string
   runtime: RuntimeModule
   adapterPg: AdapterPgModule
+  /** The MySQL/MariaDB adapter, loaded on first use by a `mysql://` or `mariadb://` origin. */
+  loadAdapterMariaDb: () => Promise<AdapterMariaDbModule>
 }
 
 interface RegistryEntry {
@@ -30,6 +34,7 @@ const ENTRIES: RegistryEntry[] = [
     load: async () => ({
       runtime: await import('@prisma/client-engine-runtime'),
       adapterPg: await import('@prisma/adapter-pg'),
+      loadAdapterMariaDb: () => import('@prisma/adapter-mariadb'),
     }),
   },
   {
@@ -38,6 +43,11 @@ const ENTRIES: RegistryEntry[] = [
     load: async () => ({
       runtime: (await import('prisma-runtime-7.9')) as unknown as RuntimeModule,
       adapterPg: (await import('prisma-adapter-pg-7.9')) as unknown as AdapterPgModule,
+      // @prisma/adapter-mariadb 7.9.x cannot draw on a pool it did not create (its factory always
+      // creates and owns one), which would give the origin a second connection budget. Its 7.10.0
+      // successor implements the same driver-adapter interface over an external pool; 7.9 clients'
+      // plans run on it (proven by the parity suite with the 7.9 client).
+      loadAdapterMariaDb: () => import('@prisma/adapter-mariadb'),
     }),
   },
 ]

@@ -1,12 +1,22 @@
 // From the SQL a request actually executed to what it wrote.
-import { analyzeSql } from '../sql/analyze.js'
+import { analyzeSql, type StatementAnalysis } from '../sql/analyze.js'
 import { READ_ONLY_FUNCTIONS } from '../sql/functions.js'
+import { analyzeMysql } from '../sql/mysql-analyze.js'
+import { MYSQL_READ_ONLY_FUNCTIONS } from '../sql/mysql-functions.js'
 import type { Invalidation } from './epochs.js'
 
 export interface WriteSet {
   tables: Set<string>
   /** Some statement's effect could not be bounded to tables: invalidate the whole origin. */
   unknown: boolean
+}
+
+/** The SQL dialect of an origin: which parser and which function lists apply. */
+export type SqlDialect = 'postgres' | 'mysql'
+
+/** Analyses one statement with the parser of `dialect` (`defaultSchema`: schema or database of unqualified names). */
+export function analyzeFor(dialect: SqlDialect, sql: string, defaultSchema: string): StatementAnalysis {
+  return dialect === 'mysql' ? analyzeMysql(sql, defaultSchema) : analyzeSql(sql, defaultSchema)
 }
 
 export const emptyWriteSet = (): WriteSet => ({ tables: new Set(), unknown: false })
@@ -16,21 +26,28 @@ export const emptyWriteSet = (): WriteSet => ({ tables: new Set(), unknown: fals
  * ($queryRaw/$executeRaw): there, a call to a function Sluice cannot prove read-only counts as
  * a write of unknown extent. Statements Prisma generates for model operations call only built-ins.
  */
-export function collectWrites(statements: readonly string[], defaultSchema: string, raw: boolean, into: WriteSet = emptyWriteSet()): WriteSet {
+export function collectWrites(
+  statements: readonly string[],
+  defaultSchema: string,
+  raw: boolean,
+  into: WriteSet = emptyWriteSet(),
+  dialect: SqlDialect = 'postgres',
+): WriteSet {
+  const readOnly = dialect === 'mysql' ? MYSQL_READ_ONLY_FUNCTIONS : READ_ONLY_FUNCTIONS
   for (const sql of statements) {
-    const a = analyzeSql(sql, defaultSchema)
+    const a = analyzeFor(dialect, sql, defaultSchema)
     for (const t of a.writes) into.tables.add(t)
     if (a.writesUnknown) into.unknown = true
-    if (raw && a.functions.some((f) => !READ_ONLY_FUNCTIONS.has(f))) into.unknown = true
+    if (raw && a.functions.some((f) => !readOnly.has(f))) into.unknown = true
   }
   return into
 }
 
 /** Tables the statements read, or null if one of them could not be analysed. */
-export function collectReads(statements: readonly string[], defaultSchema: string): string[] | null {
+export function collectReads(statements: readonly string[], defaultSchema: string, dialect: SqlDialect = 'postgres'): string[] | null {
   const tables = new Set<string>()
   for (const sql of statements) {
-    const a = analyzeSql(sql, defaultSchema)
+    const a = analyzeFor(dialect, sql, defaultSchema)
     if (a.unparsed) return null
     for (const t of a.reads) tables.add(t)
     for (const t of a.writes) tables.add(t)

@@ -3,7 +3,7 @@
 // increment and one histogram observation per request).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { QueryCache } from '../cache/query-cache.js'
-import type { OriginPool } from '../pool/origin-pool.js'
+import type { Origin } from '../pool/origin.js'
 
 export type RequestOutcome = 'ttl' | 'swr' | 'miss' | 'none' | 'error'
 
@@ -14,7 +14,7 @@ export class Metrics {
   readonly invalidations: Counter<'cause'>
   readonly notCached: Counter<'door' | 'reason'>
 
-  constructor(sources: { cache: QueryCache; origins: readonly OriginPool[] }) {
+  constructor(sources: { cache: QueryCache; origins: readonly Origin[] }) {
     const r = this.registry
     this.requests = new Counter({
       name: 'sluice_requests_total',
@@ -59,7 +59,7 @@ export class Metrics {
     cacheGauge('sluice_cache_entries', 'Entries in the local cache', (s) => s.entries)
     cacheGauge('sluice_cache_bytes', 'Bytes held by the local cache (payload and bookkeeping)', (s) => s.bytes)
     cacheGauge('sluice_cache_max_bytes', 'Byte bound of the local cache', (s) => s.maxBytes)
-    const poolGauge = (name: string, help: string, read: (o: OriginPool) => number) =>
+    const poolGauge = (name: string, help: string, read: (o: Origin) => number) =>
       new Gauge({
         name,
         help,

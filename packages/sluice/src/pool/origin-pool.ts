@@ -25,6 +25,7 @@ export interface PoolStats {
 const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
 
 export class OriginPool {
+  readonly provider = 'postgres' as const
   /**
    * Short identity used in cache keys and epochs: a digest of the origin's URL, so that every
    * Sluice node fronting the same database agrees on it.

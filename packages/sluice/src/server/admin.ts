@@ -21,7 +21,7 @@ import { MAX_TAGS, TAG_PATTERN } from '../accelerate/bodies.js'
 import type { QueryCache } from '../cache/query-cache.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { ShapeStats } from '../observability/shape-stats.js'
-import type { OriginPool } from '../pool/origin-pool.js'
+import type { Origin } from '../pool/origin.js'
 import { listen } from '../util/listen.js'
 import { dashboardPage } from './dashboard/page.js'
 
@@ -41,7 +41,7 @@ export interface AdminSources {
   metrics: Metrics
   shapes: ShapeStats
   cache: QueryCache
-  origins: readonly OriginPool[]
+  origins: readonly Origin[]
   tenants: readonly Tenant[]
 }
 

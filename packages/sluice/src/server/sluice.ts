@@ -13,11 +13,14 @@ import { RedisTier } from '../cache/redis-tier.js'
 import { initSqlParser } from '../sql/analyze.js'
 import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
+import { startMysqlDoor, type MysqlDoor } from '../wire/mysql/door.js'
+import { mysqlRouteFor } from '../wire/mysql/routes.js'
+import { analyzeMysql } from '../sql/mysql-analyze.js'
 import { createLogger } from '../observability/logger.js'
 import { Metrics } from '../observability/metrics.js'
 import { ShapeStats } from '../observability/shape-stats.js'
 import { startAdmin } from './admin.js'
-import { OriginPool } from '../pool/origin-pool.js'
+import { createOrigin, type Origin } from '../pool/origin.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
 import { listen } from '../util/listen.js'
 import { afterReload, compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
@@ -27,6 +30,10 @@ export interface RunningSluice {
   readonly httpPort: number
   /** Port of the Postgres wire door, when it runs. */
   readonly pgPort: number | undefined
+  /** Port of the MySQL wire door, when it runs. */
+  readonly mysqlPort: number | undefined
+  /** The MySQL wire door, when it runs (configured and some tenant has a MySQL/MariaDB origin). */
+  readonly mysqlDoor: MysqlDoor | undefined
   /** Port of the admin listener (/metrics), when it runs. */
   readonly adminPort: number | undefined
   readonly metrics: Metrics
@@ -36,7 +43,7 @@ export interface RunningSluice {
   readonly pgDoor: PgDoor | undefined
   readonly tls: boolean
   readonly tenants: readonly Tenant[]
-  readonly origins: readonly OriginPool[]
+  readonly origins: readonly Origin[]
   readonly logger: Logger
   readonly cache: QueryCache
   /** The shared tier, when configured. */
@@ -58,14 +65,14 @@ export interface SluiceHooks {
 }
 
 export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel), hooks: SluiceHooks = {}): Promise<RunningSluice> {
-  const origins = new Map<string, OriginPool>()
+  const origins = new Map<string, Origin>()
   const keys = new KeyRing<Tenant>()
   const tenants: Tenant[] = []
   for (const t of config.tenants) {
     const settings = parseOriginUrl(t.origin)
     let origin = origins.get(settings.key)
     if (!origin) {
-      origin = new OriginPool(settings, { statementTimeoutMs: config.limits.queryTimeoutMs, logger })
+      origin = createOrigin(settings, { statementTimeoutMs: config.limits.queryTimeoutMs, logger })
       origins.set(settings.key, origin)
     } else if (origin.settings.connectionLimit !== settings.connectionLimit || origin.settings.poolTimeoutSeconds !== settings.poolTimeoutSeconds) {
       logger.warn({ tenant: t.name }, 'tenants share an origin with different pool settings; the first one wins')
@@ -128,7 +135,8 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
         port: config.pg.port,
         host: config.pg.host,
         region: config.region,
-        routes: tenants.map((t) => routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)),
+        // The Postgres wire door serves Postgres origins only.
+        routes: tenants.flatMap((t) => (t.origin.provider === 'postgres' ? [routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)] : [])),
         cache,
         metrics,
         shapes,
@@ -163,18 +171,49 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     logger.info({ applied: report.applied }, report.applied.length > 0 ? 'configuration reloaded' : 'configuration reloaded; nothing to apply')
     return report
   }
+  const mysqlRoutes = tenants.flatMap((t) => (t.origin.provider === 'mysql' ? [mysqlRouteFor(t.name, t.origin)] : []))
+  const mysqlDoor =
+    config.mysql && mysqlRoutes.length > 0
+      ? await startMysqlDoor({
+          port: config.mysql.port,
+          host: config.mysql.host,
+          routes: mysqlRoutes,
+          cache,
+          metrics,
+          analyze: analyzeMysql,
+          authPlugin: config.mysql.auth,
+          ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.mysql.requireTls } } : {}),
+          cacheSettings: {
+            mode: config.mysql.cache,
+            autoTtlMs: config.mysql.autoTtlMs,
+            maxResultBytes: config.mysql.maxResultBytes,
+            rules: config.mysql.rules.map((r) => ({
+              ...(r.table !== undefined ? { table: r.table } : {}),
+              ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
+              policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },
+            })),
+          },
+          logger,
+        }).catch(async (err: unknown) => {
+          server.close()
+          await pgDoor?.close(0)
+          throw err
+        })
+      : undefined
 
   let closing: Promise<void> | undefined
   async function close(graceMs = 10_000): Promise<void> {
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       const pgClosed = pgDoor?.close(Math.min(graceMs, 5000))
+      const mysqlClosed = mysqlDoor?.close(Math.min(graceMs, 5000))
       server.closeIdleConnections()
       const deadline = Date.now() + graceMs
       while (door.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       server.closeAllConnections()
       await stopped
       await pgClosed
+      await mysqlClosed
       await admin?.close()
       await engines.close()
       await shared?.close()
@@ -184,5 +223,5 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     return closing
   }
 
-  return { httpPort, adminPort: admin?.port, metrics, shapes, pgPort: pgDoor?.port, pgDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, reload, close }
+  return { httpPort, adminPort: admin?.port, metrics, shapes, pgPort: pgDoor?.port, pgDoor, mysqlPort: mysqlDoor?.port, mysqlDoor, tls: !!tls, tenants, origins: [...origins.values()], logger, cache, shared, reload, close }
 }

@@ -27,6 +27,10 @@ describe('KeyRing', () => {
     ring.add(hashApiKey('beta'), 'B') // adding a key empties the memo: nothing stale survives a change
     expect(ring.lookup('alpha')).toBe('A')
     expect(ring.lookup('beta')).toBe('B')
+    // A reload that revokes alpha: the proven key must stop working at once.
+    ring.replace([{ hash: hashApiKey('beta'), owner: 'B' }])
+    expect(ring.lookup('alpha')).toBeUndefined()
+    expect(ring.lookup('beta')).toBe('B')
   })
   it('parses bearer tokens', () => {
     expect(bearerToken('Bearer abc')).toBe('abc')

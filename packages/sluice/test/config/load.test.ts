@@ -82,7 +82,7 @@ describe('loadConfig', () => {
       throw new Error('no error')
     }
     expect(bad({ limits: { queryTimeout: 'soon' } })).toContain('limits.queryTimeout')
-    expect(bad({ tenants: [{ name: 'x', origin: 'mysql://db/x', apiKeys: [formatKeyHash(hashApiKey('k'))] }] })).toContain('tenants[0].origin')
+    expect(bad({ tenants: [{ name: 'x', origin: 'sqlserver://db/x', apiKeys: [formatKeyHash(hashApiKey('k'))] }] })).toContain('tenants[0].origin')
     expect(bad({ tenants: [{ name: 'x', origin: 'postgresql://db/x', apiKeys: ['clear'] }] })).toContain('tenants[0].apiKeys[0]')
     expect(bad({ htp: {} })).toMatch(/htp|unrecognized/i)
     expect(() => loadConfig({ apiKeys: ['k'] }, {})).toThrow(/--api-key needs --origin/)

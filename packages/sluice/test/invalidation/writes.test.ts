@@ -39,3 +39,20 @@ describe('write sets', () => {
     expect(collectReads(['SELECT * FROM x', 'not sql at all'], 'public')).toBeNull()
   })
 })
+
+describe('write sets on MySQL origins', () => {
+  it('analyses with the MySQL parser and qualifies with the default database', () => {
+    const ws = collectWrites(['BEGIN', 'INSERT INTO `User` (`email`) VALUES (?)', 'UPDATE `shop`.`Post` SET `views` = `views` + 1', 'COMMIT'], 'shop', false, undefined, 'mysql')
+    expect([...ws.tables].sort()).toEqual(['shop.post', 'shop.user'])
+    expect(ws.unknown).toBe(false)
+    expect(collectReads(['SELECT `t0`.`id` FROM `Post` AS `t0` WHERE `t0`.`id` = ?'], 'shop', 'mysql')).toEqual(['shop.post'])
+  })
+  it('treats functions off the MySQL read-only list in raw SQL as writes of unknown extent', () => {
+    expect(collectWrites(['SELECT do_things(?)'], 'shop', true, undefined, 'mysql').unknown).toBe(true)
+    expect(collectWrites(['SELECT COUNT(*), NOW(), JSON_EXTRACT(j, ?) FROM t'], 'shop', true, undefined, 'mysql').unknown).toBe(false)
+    expect(collectWrites(['CALL refresh()'], 'shop', true, undefined, 'mysql').unknown).toBe(true)
+  })
+  it('reads that cannot be parsed have unknown dependencies (never cached)', () => {
+    expect(collectReads(['SELECT * FROM t WHERE MATCH (a) AGAINST (? IN BOOLEAN MODE) PROCEDURE ANALYSE()'], 'shop', 'mysql')).toBeNull()
+  })
+})

@@ -1,0 +1,70 @@
+// Which MySQL wire statements may be cached: the hint syntax, rules and auto mode are the
+// Postgres door's (one syntax for both doors); the safety rules differ where the dialects do
+// (MySQL's volatile functions, its system schemas, user and system variables).
+import type { CachePolicy } from '../../cache/query-cache.js'
+import type { StatementAnalysis } from '../../sql/analyze.js'
+import { parseHint, type WireCacheSettings, type CacheRule } from '../postgres/cache-policy.js'
+
+export { parseHint, type WireCacheSettings, type CacheRule }
+
+// Functions whose result changes from one call to the next, or with the session: never cached.
+const VOLATILE = new Set([
+  'now', 'sysdate', 'curdate', 'curtime', 'current_timestamp', 'current_date', 'current_time', 'localtime', 'localtimestamp',
+  'utc_date', 'utc_time', 'utc_timestamp', 'unix_timestamp', 'rand', 'random_bytes', 'uuid', 'uuid_short', 'sys_guid',
+  'last_insert_id', 'row_count', 'found_rows', 'connection_id', 'database', 'schema', 'user', 'current_user', 'session_user',
+  'system_user', 'current_role', 'version', 'benchmark', 'sleep', 'get_lock', 'release_lock', 'release_all_locks', 'is_free_lock',
+  'is_used_lock', 'master_pos_wait', 'master_gtid_wait', 'nextval', 'lastval', 'setval', 'load_file', 'values',
+])
+
+const SYSTEM_SCHEMAS = ['information_schema.', 'performance_schema.', 'mysql.', 'sys.']
+
+/** SQL without its string literals and comments (for the checks the analysis does not cover). */
+function codeOnly(sql: string): string {
+  return sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|\/\*[\s\S]*?\*\/|(?:--\s|#)[^\n]*/g, ' ')
+}
+
+/** Why a statement is not cacheable, or undefined when it is safe to cache. */
+export function unsafeReason(sql: string, a: StatementAnalysis): string | undefined {
+  if (a.unparsed) return 'unparsable'
+  if (a.statements !== 1) return 'multiple statements'
+  if (a.kind !== 'read') return a.kind === 'other' ? 'not a query' : 'write'
+  const code = codeOnly(sql)
+  if (a.locking || /\b(for\s+update|lock\s+in\s+share\s+mode|for\s+share)\b/i.test(code)) return 'locking read (FOR UPDATE/SHARE)'
+  if (a.sqlValueFunctions || a.functions.some((f) => VOLATILE.has(f.toLowerCase()))) return 'volatile function'
+  if (/\b(now|sysdate|rand|uuid|uuid_short|last_insert_id|connection_id|found_rows|row_count)\s*\(/i.test(code) || /\b(current_timestamp|current_date|current_time|localtime|localtimestamp|utc_timestamp|current_user)\b/i.test(code))
+    return 'volatile function'
+  if (code.includes('@')) return 'user or system variable'
+  if (/\binto\s+(@|outfile|dumpfile)/i.test(code)) return 'write'
+  if (a.reads.some((t) => SYSTEM_SCHEMAS.some((s) => t.startsWith(s)))) return 'system catalog'
+  if (a.reads.length === 0) return 'reads no table'
+  return undefined
+}
+
+function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolean {
+  if (rule.table !== undefined && !a.reads.some((t) => t === rule.table || t.endsWith(`.${rule.table}`))) return false
+  if (rule.pattern !== undefined && !rule.pattern.test(sql)) return false
+  return rule.table !== undefined || rule.pattern !== undefined
+}
+
+/** The policy for a statement outside a transaction, or null (not cached); `notCached` hears why. */
+export function cachePolicyForStatement(
+  sql: string,
+  a: StatementAnalysis,
+  settings: WireCacheSettings,
+  notCached: (reason: string) => void = () => {},
+): CachePolicy | null {
+  const chosen =
+    parseHint(sql) ??
+    settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
+    (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
+  if (chosen === undefined) {
+    notCached('no rule or hint')
+    return null
+  }
+  const reason = unsafeReason(sql, a)
+  if (reason !== undefined) {
+    notCached(reason)
+    return null
+  }
+  return { ...chosen, tags: [...chosen.tags] }
+}

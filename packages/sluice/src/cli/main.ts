@@ -53,7 +53,12 @@ Options (env var in brackets):
   --log-level <level>              trace|debug|info|warn|error|silent, default info [SLUICE_LOG_LEVEL]
   -h, --help                       this help
 
-Flags win over env vars, which win over the config file.
+Flags win over env vars, which win over the config file; strings in the file may name env vars
+as \${NAME} (secrets stay out of the file). "sluice check-config" validates all of it.
+
+Signals: SIGHUP reloads API keys, wire cache rules (pg.rules, pg.cache…) and the log level without
+dropping connections (other changes need a restart and are logged as such); SIGTERM/SIGINT drain
+in-flight work and stop.
 Supported Prisma Client versions: ${describeSupported()}.`
 
 const DEV_HELP = `Usage: sluice dev [--http-port <port>] [--data-dir <dir>]

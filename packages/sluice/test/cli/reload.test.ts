@@ -32,16 +32,27 @@ describeWithPostgres('sluice start: SIGHUP reload', () => {
     const m = new RegExp(`^sluice_requests_total\\{door="pg",operation="statement",status="${status}",code=""\\} (\\d+)$`, 'm').exec(text)
     return Number(m?.[1] ?? 0)
   }
-  /** Sends SIGHUP and waits for the n-th log line with this message. */
-  const hup = async (msg: string, n: number) => {
-    p.child.kill('SIGHUP')
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const lines = p.stderr().split('\n').filter((l) => l.includes(`"msg":"${msg}`))
-      if (lines.length >= n) return JSON.parse(lines[n - 1]!) as Record<string, unknown>
-      if (Date.now() > deadline) throw new Error(`no "${msg}" log line after SIGHUP\nstderr: ${p.stderr()}`)
-      await new Promise((r) => setTimeout(r, 50))
+  const RELOADED = 'configuration reloaded'
+  const NEEDS_RESTART = 'configuration reloaded; these changes need a restart and are ignored until then'
+  const REFUSED = 'configuration reload refused; the running configuration stays'
+  /** Log lines (parsed) whose message is exactly `msg`. */
+  const logLines = (msg: string) =>
+    p.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg)
+  const until = async (done: () => boolean, what: string) => {
+    for (const deadline = Date.now() + 15_000; !done(); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstderr: ${p.stderr()}`)
     }
+  }
+  /**
+   * Sends one SIGHUP and returns the log line with `msg` it produced (the first one after those
+   * already there), and, when asked, also waits for its line with `alsoMsg`.
+   */
+  const hup = async (msg: string, alsoMsg?: string) => {
+    const before = logLines(msg).length
+    const alsoBefore = alsoMsg === undefined ? 0 : logLines(alsoMsg).length
+    p.child.kill('SIGHUP')
+    await until(() => logLines(msg).length > before && (alsoMsg === undefined || logLines(alsoMsg).length > alsoBefore), `"${msg}" after SIGHUP`)
+    return [logLines(msg)[before]!, alsoMsg === undefined ? undefined : logLines(alsoMsg)[alsoBefore]!] as const
   }
 
   beforeAll(async () => {
@@ -71,7 +82,7 @@ describeWithPostgres('sluice start: SIGHUP reload', () => {
 
       // Revoke the old key, add a new one (in the object form `keys create` writes), cache items.
       write({ logLevel: 'info', pg: { cache: 'off', rules: [{ table: 'items', ttl: '60s' }] }, tenants: [tenant([{ hash: sha('new-key'), label: 'rotated' }])] })
-      const reloaded = await hup('configuration reloaded', 1)
+      const [reloaded] = await hup(RELOADED)
       expect(reloaded.applied).toEqual(['keys', 'pg.rules'])
 
       const revoked = await query('old-key')
@@ -87,15 +98,15 @@ describeWithPostgres('sluice start: SIGHUP reload', () => {
 
       // A bad file: refused with the field named; the running keys stay.
       write({ logLevel: 'info', tenants: [tenant(['new-key-in-clear'])] })
-      const refused = await hup('configuration reload refused', 1)
+      const [refused] = await hup(REFUSED)
       expect(String(refused.error)).toContain('tenants[0].apiKeys[0]')
       expect(await query('new-key')).toMatchObject({ status: 200 })
 
       // A change that needs a restart is reported and ignored; the rest applies.
       write({ logLevel: 'info', limits: { queryTimeout: '3s' }, pg: { cache: 'off' }, tenants: [tenant([sha('new-key'), sha('third-key')])] })
-      const restart = await hup('configuration reloaded; these changes need a restart', 1)
+      const [restart, applied] = await hup(NEEDS_RESTART, RELOADED)
       expect(restart.fields).toEqual(['limits.queryTimeout'])
-      expect((await hup('configuration reloaded', 3)).applied).toEqual(['keys', 'pg.rules'])
+      expect(applied!.applied).toEqual(['keys', 'pg.rules'])
       expect(await query('third-key')).toMatchObject({ status: 200 })
       expect((await client.query('SELECT 1 AS still_connected')).rows).toEqual([{ still_connected: 1 }])
 
@@ -103,11 +114,12 @@ describeWithPostgres('sluice start: SIGHUP reload', () => {
       const logged = (ray: string) => p.stderr().split('\n').filter((l) => l.includes(`"requestId":"${ray}"`))
       expect(logged(revoked.ray), p.stderr()).toEqual([expect.stringContaining('"code":"P6002"')])
       write({ logLevel: 'warn', limits: { queryTimeout: '3s' }, pg: { cache: 'off' }, tenants: [tenant([sha('new-key'), sha('third-key')])] })
-      expect((await hup('configuration reloaded; these changes need a restart', 2)).level).toBe(40)
+      // (its "configuration reloaded" line is at info: not written any more)
+      expect((await hup(NEEDS_RESTART))[0].level).toBe(40)
       const quiet = await query('old-key')
       expect(quiet).toMatchObject({ status: 401 })
       // Log lines come out in order: once a later warn line is out, a line for that request would be too.
-      await hup('configuration reloaded; these changes need a restart', 3)
+      await hup(NEEDS_RESTART)
       expect(logged(quiet.ray), p.stderr()).toEqual([])
     } finally {
       await client.end()

@@ -13,6 +13,7 @@ const COMMANDS = [
   ['keys', 'list'],
   ['keys', 'revoke'],
   ['invalidate'],
+  ['stats'],
   ['version'],
 ]
 

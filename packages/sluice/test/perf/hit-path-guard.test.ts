@@ -50,14 +50,14 @@ describeWithPostgres('hit-path guard (counts per cache hit, no timings)', () => 
   })
 
   it.skipIf(valgrind === null)('instructions per hit (callgrind) stay within the tolerance', async () => {
-    // Runs repeat within ~1 %, with a rare outlier of up to +4 %: over the limit, measure once more
-    // and judge the lower count (a real regression is in both).
+    // Runs repeat within ~1 %, with rare outliers (far more on a starved machine): over the limit,
+    // measure up to twice more and judge the lowest (a real regression is in every run).
     let instructions = measured.instructions
-    if (!compare({ instructions }, reference).ok) {
+    for (let attempt = 0; attempt < 2 && !compare({ instructions }, reference).ok; attempt++) {
       console.warn(`[hit-path guard] ${(instructions[0]?.instructionsVsFloor ?? 0).toFixed(3)}× the floor is over the limit: measuring once more`)
       const again = await measure({ pgUrl: PG_ADMIN_URL, modes: ['instructions'] })
       instructions = [...instructions, ...again.instructions].sort((a, b) => (a.instructionsVsFloor ?? 0) - (b.instructionsVsFloor ?? 0)).slice(0, 1)
     }
     check({ instructions })
-  }, 450_000)
+  }, 900_000)
 })

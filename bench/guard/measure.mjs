@@ -147,16 +147,33 @@ const request = bufConcat([bufFrom(head, 'latin1'), body])
 let pending = []
 let pendingBytes = 0
 let onAnswer
+// A client connection that comes back: under valgrind a pause (the warm-up of the other server,
+// waiting for callgrind_control) can outlast a server's keep-alive timeout, and a request written
+// to a connection the server has closed would wait forever.
 async function connect(port) {
-  const s = net.connect(port, '127.0.0.1')
+  const client = { port, socket: undefined, open: false, busy: false }
+  await reconnect(client)
+  return client
+}
+async function reconnect(client) {
+  const s = net.connect(client.port, '127.0.0.1')
   s.setNoDelay(true)
   await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject))
+  client.socket = s
+  client.open = true
   s.on('data', onData)
+  s.on('end', () => (client.open = false))
+  s.on('close', () => {
+    client.open = false
+    if (client.busy && client.socket === s) {
+      console.error('the server closed the connection while a request was waiting for its answer')
+      process.exit(1)
+    }
+  })
   s.on('error', (err) => {
     console.error(err)
     process.exit(1)
   })
-  return s
 }
 const socket = await connect(sluice.httpPort)
 function onData(chunk) {
@@ -194,12 +211,15 @@ function chunkedEnd(buf, pos) {
 function once() {
   return new Promise((resolve) => {
     onAnswer = (h, size, buf) => resolve({ head: h, size, buf })
-    socket.write(request)
+    socket.socket.write(request)
   })
 }
 
 /** `n` requests back to back; every answer must be a fresh cache hit. Resolves to bytes received. */
-function hits(n, socket = sluiceSocket, request = sluiceRequest) {
+async function hits(n, client = sluiceSocket, request = sluiceRequest) {
+  if (!client.open) await reconnect(client)
+  const socket = client.socket
+  client.busy = true
   return new Promise((resolve, reject) => {
     let left = n
     let bytes = 0
@@ -207,7 +227,10 @@ function hits(n, socket = sluiceSocket, request = sluiceRequest) {
       onAnswer = (h, size) => {
         bytes += size
         if (!h.startsWith('HTTP/1.1 200') || !h.includes('\r\naccelerate-cache-status: ttl')) return reject(new Error(`not a cache hit:\n${h}`))
-        if (--left === 0) return resolve(bytes)
+        if (--left === 0) {
+          client.busy = false
+          return resolve(bytes)
+        }
         next()
       }
       socket.write(request)
@@ -244,6 +267,7 @@ const floorServer = http.createServer((req, res) => {
     res.end(floorPayload)
   })
 })
+floorServer.keepAliveTimeout = 0 // no idle timeout (see connect())
 await new Promise((resolve) => floorServer.listen(0, '127.0.0.1', resolve))
 const floorSocket = await connect(floorServer.address().port)
 // The floor's code is node:http's alone and steadies sooner than Sluice's; fewer requests keep the
@@ -305,8 +329,8 @@ if (mode === 'calls') {
     [...counters.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v / HITS]),
   )
 }
-socket.destroy()
-floorSocket.destroy()
+socket.socket.destroy()
+floorSocket.socket.destroy()
 floorServer.close()
 await sluice.close(1000)
 process.stdout.write(`GUARD_JSON ${JSON.stringify(out)}\n`)

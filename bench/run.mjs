@@ -20,38 +20,44 @@ import * as concurrentMisses from './scenarios/concurrent-misses.mjs'
 import { writeCharts } from './lib/charts.mjs'
 import * as pgbench from './scenarios/pgbench.mjs'
 import * as multiNode from './scenarios/multi-node.mjs'
+import * as mysqlBench from './scenarios/mysql.mjs'
 import { cleanupAll, ensureAptCommand, installCleanupHandlers } from './lib/standalone.mjs'
 import { README_END, README_START, evaluateTargets, readResults, renderTargetsTable, updateReadmeBlock } from './lib/targets.mjs'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SCENARIOS = { [missPath.name]: missPath, [concurrentMisses.name]: concurrentMisses, [httpReplay.name]: httpReplay }
 
-const GROUPS = ['http', 'pgbench', 'multinode']
+const GROUPS = ['http', 'pgbench', 'multinode', 'mysql']
 const HTTP_SCENARIOS = Object.keys(SCENARIOS)
 
 const HELP = `Usage: npm run bench -- [options]            (or: node bench/run.mjs [options] after npm run build)
 
-Runs, by default, every scenario group in one go (about 12–13 min on a quiet 2-core machine):
+Runs, by default, every scenario group in one go (about 14 min on a quiet 2-core machine):
   http       the HTTP door (real Prisma 7.10 client, wrk): miss-path, concurrent-misses, http-replay
   pgbench    the Postgres wire door: pgbench against direct PostgreSQL, PgBouncer (transaction mode),
              pgpool-II (query cache on) and Sluice (cache off / --wire-cache auto), interleaved
   multinode  Sluice nodes sharing Redis: invalidation propagation, hit throughput L1 vs L2
-Each writes its report under bench/results/ (http.md, pgbench.md, multi-node.md, with .json and .svg);
+  mysql      the MySQL wire door: sysbench against direct MariaDB and Sluice (cache off / auto),
+             interleaved
+Each writes its report under bench/results/ (http.md, pgbench.md, multi-node.md, mysql.md, with .json
+and .svg);
 then latest.md (machine + the targets of issues 2, 3, 4 and 5, met or not) and the README block between
 <!-- bench:targets:start --> and <!-- bench:targets:end --> are rewritten from the latest result of
-each scenario. PgBouncer, pgpool-II, wrk and redis-server are installed with apt-get when missing
+each scenario. PgBouncer, pgpool-II, wrk, redis-server and sysbench are installed with apt-get when missing
 (as root; the run says so).
 
 Profiles:
   (default)  reduced matrices sized for < 15 min: HTTP 2 s blocks × 2 repetitions; pgbench 6 tests
-             × 1/8/32 clients × 5 targets, 2 s × 2; multinode 100 iterations, 3 s × 2 wrk blocks
+             × 1/8/32 clients × 5 targets, 2 s × 2; multinode 100 iterations, 3 s × 2 wrk blocks;
+             mysql 4 sysbench tests × 1/8/32 threads × 3 targets, 1 s × 2 (~2 min)
   --full     the full matrices: miss-path + aggregate, 4 s blocks × 3, replay of /health too; pgbench
-             all 8 tests, 5 s × 2; multinode 200 iterations, 5 s × 3 (~35–40 min)
+             all 8 tests, 5 s × 2; multinode 200 iterations, 5 s × 3; mysql all 6 tests, 3 s × 2
+             (~40–45 min)
   --quick    plumbing check, 1 repetition, short blocks (~4 min; numbers not meaningful;
              README not touched)
 
 Choosing:
-  --only <groups>          http,pgbench,multinode (default all); HTTP sub-scenarios by name too
+  --only <groups>          http,pgbench,multinode,mysql (default all); HTTP sub-scenarios by name too
                            (miss-path, concurrent-misses, http-replay)
   --scenarios <a,b>        alias of --only (kept for old command lines)
   --duration <s>           seconds per measured block in every group (pgbench rounds to whole s)
@@ -90,6 +96,15 @@ Wire door (group pgbench; database sluice_pgbench, pgbench -i -s 10, created onc
 Redis tier (group multinode):
   --multinode-iterations <n>  propagation measurements per mode (default 100; --full 200)
   --multinode-duration <s>    seconds per wrk block (default 3; --full 5)
+
+MySQL wire door (group mysql; MariaDB 127.0.0.1:3306 as root, database sluice_sysbench, 1 table ×
+100k rows, created once with sysbench prepare and reused; sysbench installed with apt when missing):
+  --mysql-tests <list>     default ps_text,ps_binary,hot_binary,rw (--full: also hot_text, rw_text;
+                           the standalone script's default adds hot_text)
+  --mysql-threads <list>   default 1,8,32 (8 with --quick)
+  --mysql-duration <s>     seconds per sysbench run (default 1; --full 3)
+  --mysql-repetitions <n>  default 2 (1 with --quick)
+  --mysql-port <n>         MariaDB's port (default 3306)
 
 Method and output:
   --noise-threshold <f>    share of the machine's CPU used by unrelated processes above which a
@@ -138,6 +153,11 @@ function parseOptions(argv) {
       'pgbench-repetitions': { type: 'string' },
       'multinode-iterations': { type: 'string' },
       'multinode-duration': { type: 'string' },
+      'mysql-tests': { type: 'string' },
+      'mysql-threads': { type: 'string' },
+      'mysql-duration': { type: 'string' },
+      'mysql-repetitions': { type: 'string' },
+      'mysql-port': { type: 'string' },
       'noise-threshold': { type: 'string' },
       'max-retries': { type: 'string' },
       'retry-budget': { type: 'string' },
@@ -207,6 +227,8 @@ function parseOptions(argv) {
   for (const t of pgbenchTests) if (!pgbench.TESTS[t]) throw new Error(`unknown pgbench test "${t}"; known: ${Object.keys(pgbench.TESTS).join(', ')}`)
   const pgbenchTargets = values['pgbench-targets'] ? list(values['pgbench-targets']) : [...pgbench.DEFAULT_TARGETS]
   for (const t of pgbenchTargets) if (!pgbench.TARGETS.includes(t)) throw new Error(`unknown pgbench target "${t}"; known: ${pgbench.TARGETS.join(', ')}`)
+  const mysqlTests = values['mysql-tests'] ? list(values['mysql-tests']) : pick(['ps_text', 'ps_binary', 'hot_binary', 'rw'], ['ps_text', 'ps_binary', 'hot_binary', 'rw'], Object.keys(mysqlBench.TESTS))
+  for (const t of mysqlTests) if (!mysqlBench.TESTS[t]) throw new Error(`unknown mysql test "${t}"; known: ${Object.keys(mysqlBench.TESTS).join(', ')}`)
   const idleMaxWait = values['idle-wait'] !== undefined ? num(values['idle-wait'], 'idle-wait') : pick(5, 10, 30)
   return {
     profile,
@@ -248,6 +270,14 @@ function parseOptions(argv) {
       durationSeconds: values['multinode-duration'] !== undefined ? num(values['multinode-duration'], 'multinode-duration', { min: 1, int: true }) : duration !== undefined ? Math.max(1, Math.round(duration)) : pick(2, 3, 5),
       repetitions: repetitions ?? pick(1, 2, 3),
       crossKeys: pick(30, 50, 100),
+    },
+    mysql: {
+      tests: mysqlTests,
+      threads: values['mysql-threads'] ? list(values['mysql-threads']).map((c) => num(c, 'mysql-threads', { min: 1, int: true })) : pick([8], [1, 8, 32], [1, 8, 32]),
+      durationSeconds: values['mysql-duration'] !== undefined ? num(values['mysql-duration'], 'mysql-duration', { min: 1, int: true }) : duration !== undefined ? Math.max(1, Math.round(duration)) : pick(1, 1, 3),
+      repetitions: values['mysql-repetitions'] !== undefined ? num(values['mysql-repetitions'], 'mysql-repetitions', { min: 1, int: true }) : repetitions ?? pick(1, 2, 2),
+      warmupSeconds: pick(1, 2, 3),
+      port: values['mysql-port'] !== undefined ? num(values['mysql-port'], 'mysql-port', { min: 1, int: true }) : 3306,
     },
     idleMaxWait,
     pgUrl: values['pg-url'] ?? process.env.SLUICE_BENCH_PG_URL ?? process.env.SLUICE_TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
@@ -370,7 +400,7 @@ async function runHttp(opts, argv, machine) {
     versions: { prisma: lib.versions, sluice: JSON.parse(readFileSync(join(repoRoot, 'packages/sluice/package.json'), 'utf8')).version },
     dataset: seeded,
     notes: toolNotes,
-    options: { ...opts, pgbench: undefined, multinode: undefined, pgUrl: redact(opts.pgUrl) },
+    options: { ...opts, pgbench: undefined, multinode: undefined, mysql: undefined, pgUrl: redact(opts.pgUrl) },
     results,
     cpuProfiles: profileSummaries,
   }
@@ -434,7 +464,31 @@ async function runMultinode(opts, argv) {
   return { report: 'multi-node.md', charts: ['multi-node.svg'] }
 }
 
-const RUNNERS = { http: runHttp, pgbench: runPgbench, multinode: runMultinode }
+async function runMysql(opts, argv) {
+  const o = opts.mysql
+  const result = await mysqlBench.run({
+    quick: opts.quick,
+    repoRoot,
+    mysqlPort: o.port,
+    tests: o.tests,
+    threads: o.threads,
+    durationSeconds: o.durationSeconds,
+    repetitions: o.repetitions,
+    warmupSeconds: o.warmupSeconds,
+    noiseThreshold: opts.noiseThreshold,
+    maxRetries: opts.maxRetries,
+    retryBudgetSeconds: Math.min(opts.retryBudgetSeconds, 10),
+    idleWait: opts.idleWait,
+    idleMaxWait: opts.idleMaxWait,
+    log,
+    commandLine: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+  })
+  const files = mysqlBench.writeReport(opts.outDir, result)
+  log(`wrote ${[files.md, files.json, files.svg].map((p) => relative(process.cwd(), p)).join(', ')}`)
+  return { report: 'mysql.md', charts: ['mysql.svg'] }
+}
+
+const RUNNERS = { http: runHttp, pgbench: runPgbench, multinode: runMultinode, mysql: runMysql }
 
 async function main() {
   const argv = process.argv.slice(2)
@@ -494,7 +548,7 @@ function writeSummary({ opts, command, machine, runs, startedAt, finishedAt }) {
   writeFileSync(join(opts.outDir, 'latest.md'), md)
   log(`wrote ${relative(process.cwd(), join(opts.outDir, 'latest.md'))} and latest.json`)
   const met = rows.filter((r) => r.met === 'met').length
-  log(`targets: ${met} met, ${rows.filter((r) => r.met && r.met !== 'met').length} not or partly met, ${rows.filter((r) => !r.met).length} not measured`)
+  log(`targets: ${met} met, ${rows.filter((r) => r.met && r.met !== 'met' && r.met !== 'measured').length} not or partly met, ${rows.filter((r) => r.met === 'measured').length} measured (no numeric goal), ${rows.filter((r) => !r.met).length} not measured`)
   const readme = join(repoRoot, 'README.md')
   if (!opts.readme) return
   if (runs && opts.quick) return log('README.md not touched (--quick: its numbers mean nothing); `npm run bench -- --summary` writes it from the current results')
@@ -531,6 +585,7 @@ function renderSummary(summary, results, outDir) {
   if (results.http) v.push(`PostgreSQL ${results.http.machine?.postgres ?? '?'}`, `Prisma ${results.http.versions?.prisma?.client ?? '?'}`, results.http.machine?.wrk)
   if (results.pgbench) v.push(results.pgbench.versions?.pgbench, results.pgbench.versions?.pgbouncer, results.pgbench.versions?.pgpool)
   if (results.multinode) v.push(results.multinode.versions?.redis?.replace(/ sha=.*$/, ''))
+  if (results.mysql) v.push(`MariaDB ${results.mysql.versions?.mariadb ?? '?'}`, results.mysql.versions?.sysbench)
   out.push(`| software | ${[...new Set(v.filter(Boolean))].join('; ')} |`)
   if (summary.run) {
     const r = summary.run
@@ -540,22 +595,22 @@ function renderSummary(summary, results, outDir) {
   out.push('')
   out.push('## Targets')
   out.push('')
-  out.push('Every benchmark target named in issues 2, 3 and 4 (and issue 5’s propagation goal), judged on the latest result of its scenario. ' +
+  out.push('Every benchmark target named in issues 2, 3 and 4 (and issue 5’s propagation goal, issue 8’s MySQL figures), judged on the latest result of its scenario. ' +
     '"partly (k of n)": met in k of the n cells (concurrency levels, tests) the target covers.')
   out.push('')
   out.push(renderTargetsTable(summary.targets))
   out.push('')
   out.push('## Charts')
   out.push('')
-  for (const [file, title] of [['miss-path.svg', 'HTTP door, miss path'], ['concurrent-misses.svg', 'HTTP door, concurrent identical misses'], ['http-replay.svg', 'HTTP door, wrk replay'], ['pgbench.svg', 'wire door, pgbench'], ['multi-node.svg', 'Redis tier']]) {
+  for (const [file, title] of [['miss-path.svg', 'HTTP door, miss path'], ['concurrent-misses.svg', 'HTTP door, concurrent identical misses'], ['http-replay.svg', 'HTTP door, wrk replay'], ['pgbench.svg', 'wire door, pgbench'], ['multi-node.svg', 'Redis tier'], ['mysql.svg', 'MySQL wire door, sysbench']]) {
     if (existsSync(join(outDir, file))) out.push(`### ${title}\n\n![${title}](${file})\n`)
   }
   out.push('## Reproduce')
   out.push('')
   out.push('```sh')
   out.push('npm run bench                      # everything, reduced matrices (< 15 min on 2 cores)')
-  out.push('npm run bench -- --full            # full matrices (~35–40 min)')
-  out.push('npm run bench -- --only pgbench    # one group: http, pgbench, multinode')
+  out.push('npm run bench -- --full            # full matrices (~40–45 min)')
+  out.push('npm run bench -- --only pgbench    # one group: http, pgbench, multinode, mysql')
   out.push('npm run bench -- --quick           # plumbing check (numbers not meaningful)')
   out.push('npm run bench -- --help')
   out.push('```')

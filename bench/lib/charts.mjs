@@ -168,6 +168,49 @@ export function pgbenchChart(result, { labels = {}, tests = {} } = {}) {
   })
 }
 
+/** mysql scenario (mysql.json): tps per target, one panel per sysbench test, bars per thread count. */
+export function mysqlChart(result, { labels = {}, tests = {} } = {}) {
+  const s = result.settings
+  const series = s.threads.map((c, i) => ({ key: `t${c}`, name: `${c} thread${c === 1 ? '' : 's'}`, color: CLIENT_COLORS[i % CLIENT_COLORS.length] }))
+  const panels = []
+  for (const test of s.tests) {
+    const rows = result.summary.filter((r) => r.test === test)
+    if (!rows.length) continue
+    const auto = rows.filter((r) => r.target === 'sluice-auto' && r.vsDirect != null)
+    const off = rows.filter((r) => r.target === 'sluice-off' && r.vsDirect != null)
+    const span = (rs) => (rs.length ? `${Math.min(...rs.map((r) => r.vsDirect)).toFixed(2)}–${Math.max(...rs.map((r) => r.vsDirect)).toFixed(2)}×` : '–')
+    panels.push({
+      title: `${test}: ${(tests[test]?.label ?? test).replace(/`/g, '')}`,
+      note: `vs direct: cache off ${span(off)}, auto ${span(auto)}`,
+      unit: 'tps',
+      format: (v) => Math.round(v).toLocaleString('en-US'),
+      categories: s.targets.map((t) => {
+        const values = {}
+        const ranges = {}
+        for (const c of s.threads) {
+          const r = rows.find((x) => x.target === t && x.threads === c)
+          if (!r || r.tps == null) continue
+          values[`t${c}`] = r.tps
+          if (r.tpsRuns?.length > 1) ranges[`t${c}`] = [Math.min(...r.tpsRuns), Math.max(...r.tpsRuns)]
+        }
+        return { label: labels[t] ?? t, values, ranges }
+      }),
+    })
+  }
+  return barChart({
+    title: 'sysbench through the MySQL wire door: throughput per target (higher is better)',
+    subtitle: [
+      `MariaDB ${result.versions?.mariadb ?? ''} direct · Sluice MySQL door, cache off and --wire-cache auto · ${result.versions?.sysbench ?? 'sysbench'}`,
+      `${s.durationSeconds} s × ${s.repetitions} repetition(s) per target and cell, interleaved; bar = median, whisker = min–max over repetitions; a missing bar = the run failed (see the report).`,
+    ],
+    series,
+    columns: 2,
+    panelWidth: 460,
+    panels,
+    footnotes: [`${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${s.commandLine ?? 'node bench/scenarios/mysql.mjs'}${s.quick ? ' · --quick: numbers not meaningful' : ''}`],
+  })
+}
+
 /** multi-node scenario (multi-node.json): propagation latency per mode, hit throughput per node kind. */
 export function multiNodeChart(result) {
   const s = result.settings

@@ -24,10 +24,14 @@ export async function startSluiceProcess({ repoRoot, origin, apiKey = 'bench', c
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Sluice did not print its banner within 15 s.\nstdout: ${stdout}\nstderr: ${stderr}`)), 15_000)
+    const timer = setTimeout(() => {
+      // do not leave it running: nobody holds its pid yet
+      child.kill('SIGKILL')
+      reject(new Error(`Sluice did not print its banner within 15 s.\nstdout: ${stdout}\nstderr: ${stderr}`))
+    }, 15_000)
     child.stdout.on('data', (d) => {
       stdout += d
-      const m = /HTTP door on https?:\/\/[^:]+:(\d+)/.exec(stdout)
+      const m = /HTTP door(?: \([^)]*\))? on https?:\/\/[^:\s]+:(\d+)/.exec(stdout)
       if (m && /accelerateUrl=/.test(stdout)) {
         clearTimeout(timer)
         resolve(Number(m[1]))

@@ -1,19 +1,19 @@
 // Types for targets.mjs (imported by packages/sluice/test/perf/bench-targets.test.ts).
 export const README_START: string
 export const README_END: string
-export const RESULT_FILES: Record<'http' | 'pgbench' | 'multinode', string>
+export const RESULT_FILES: Record<'http' | 'pgbench' | 'multinode' | 'mysql', string>
 
 export interface TargetDef {
   id: string
   issue: number
-  from: 'http' | 'pgbench' | 'multinode'
+  from: 'http' | 'pgbench' | 'multinode' | 'mysql'
   quote: string
 }
 export const TARGETS: TargetDef[]
 
 export interface TargetRow extends TargetDef {
   measured: string | undefined
-  /** 'met', 'not met', 'partly (k of n)', or null when the scenario has not been measured */
+  /** 'met', 'not met', 'partly (k of n)', 'measured' (a target without a numeric goal), or null when the scenario has not been measured */
   met: string | null
   source: { file: string; startedAt: string; quick: boolean } | undefined
 }

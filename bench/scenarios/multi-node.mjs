@@ -216,7 +216,7 @@ export async function run(options = {}) {
     for (const [n, extra] of Object.entries(nodeArgs)) {
       const s = await startSluiceProcess({ repoRoot: o.repoRoot, origin, extraArgs: extra })
       const untrack = trackPid(s.pid)
-      const pgPort = Number(/Postgres wire door on port (\d+)/.exec(s.banner)?.[1]) || undefined
+      const pgPort = Number(/Postgres wire door on (?:port |[^\s]+:)(\d+)/.exec(s.banner)?.[1]) || undefined
       nodes[n] = { ...s, pgPort, stop: onCleanup(async () => { await s.stop(); untrack() }) }
       commands[n] = `node packages/sluice/dist/cli/main.js start --origin "${origin}" --http-port 0 --pg-port 0 --host 127.0.0.1 --api-key bench --log-level silent${extra.length ? ' ' + extra.join(' ') : ''}`
       L(`node ${n}: ${s.httpUrl} (pid ${s.pid}${pgPort ? `, wire door ${pgPort}` : ''}) ${extra.join(' ')}`)

@@ -348,11 +348,11 @@ export async function run(options = {}) {
       const s = await startSluiceProcess({ repoRoot: o.repoRoot, origin, extraArgs: extra })
       const untrack = trackPid(s.pid)
       servers[t] = { ...s, stop: onCleanup(async () => { await s.stop(); untrack() }) }
-      const m = /Postgres wire door on port (\d+)/.exec(s.banner)
+      const m = /Postgres wire door on (?:port |[^\s]+:)(\d+)/.exec(s.banner)
       if (!m) throw new Error(`${t}: no wire door in the banner:\n${s.banner}`)
       ports[t] = Number(m[1])
       pids[t] = s.pid
-      adminPorts[t] = Number(/metrics: http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(s.banner)?.[1]) || undefined
+      adminPorts[t] = Number(/metrics: +http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(s.banner)?.[1]) || undefined
       commands[t] = `node packages/sluice/dist/cli/main.js start --origin "${origin}" --http-port 0 --pg-port 0 --host 127.0.0.1 --api-key bench --log-level silent${extra.length ? ' ' + extra.join(' ') : ''}`
       L(`${t}: Sluice ${versions.sluice} wire door on port ${ports[t]} (pid ${s.pid})`)
     }

@@ -85,6 +85,36 @@ describe('bench targets table', () => {
     expect(table).not.toContain('[http](bench/results/http.md) 2026-11-22 10:00 **--quick**')
   })
 
+  it('reports the MySQL figures of issue 8 (no numeric goal: "measured"), cache off and warmed apart', () => {
+    const r = (test: string, threads: number, target: string, vsDirect: number, extra = {}) => ({ test, threads, target, vsDirect, latencyMs: { p50: 0.12, p99: 0.5 }, sluiceCpuUsPerQuery: 40, ...extra })
+    const mysql = {
+      startedAt: '2026-11-22T10:20:00.000Z',
+      settings: { quick: false, threads: [1, 8] },
+      summary: [
+        r('ps_text', 1, 'sluice-off', 0.5),
+        r('ps_text', 8, 'sluice-off', 0.4),
+        r('ps_text', 8, 'sluice-auto', 0.45, { hitShare: 0.03 }),
+        r('hot_binary', 1, 'sluice-auto', 1.1, { hitShare: 1 }),
+        r('hot_binary', 8, 'sluice-auto', 1.8, { hitShare: 0.99 }),
+        r('hot_binary', 8, 'sluice-off', 0.45),
+      ],
+      failures: [{ test: 'rw', threads: 8, target: 'sluice-off', error: 'exit 1' }],
+    }
+    const rs = evaluateTargets({ http, pgbench, mysql })
+    const off = rs.find((x) => x.id === 'mysql-cache-off')
+    const warm = rs.find((x) => x.id === 'mysql-warmed')
+    expect(off?.met).toBe('measured')
+    expect(off?.measured).toContain('ps_text **0.40×–0.50×**')
+    expect(off?.measured).not.toContain('hot_binary')
+    expect(off?.measured).toContain('1 failed run')
+    expect(warm?.met).toBe('measured')
+    expect(warm?.measured).toContain('hot_binary **1.10×–1.80×** (p50 120 µs at 1 thread, ≥ 99% hits)')
+    expect(warm?.measured).not.toContain('ps_text')
+    expect(renderTargetsTable(rs)).toContain('📏 measured (no goal)')
+    // without a mysql.json: not measured
+    expect(rows.find((x) => x.id === 'mysql-warmed')?.met).toBeNull()
+  })
+
   describe('README block', () => {
     const dir = mkdtempSync(join(os.tmpdir(), 'sluice-targets-test-'))
     afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -169,17 +169,25 @@ function printBanner(sluice: RunningSluice, config: SluiceConfig, key: string | 
     const s = t.origin.settings
     console.log(`    tenant ${t.name} → ${redactUrl(s.url)} (connection_limit ${s.connectionLimit}, pool_timeout ${s.poolTimeoutSeconds}s)`)
   }
-  if (sluice.pgPort !== undefined && config.pg) {
-    console.log(`  Postgres wire door on ${config.pg.host}:${sluice.pgPort}: keep your DATABASE_URL, change host and port`)
+  const wireUrls = (provider: 'postgres' | 'mysql', host: string, port: number) => {
     for (const t of sluice.tenants) {
+      if (t.origin.provider !== provider) continue
       const u = new URL(t.origin.settings.url)
       u.username ||= 'user'
       u.password = u.password ? 'pass' : ''
-      u.hostname = reach(config.pg.host)
-      u.port = String(sluice.pgPort)
+      u.hostname = reach(host)
+      u.port = String(port)
       for (const k of ['connection_limit', 'pool_timeout']) u.searchParams.delete(k)
       console.log(`    ${t.name}: ${u.toString()}`)
     }
+  }
+  if (sluice.pgPort !== undefined && config.pg) {
+    console.log(`  Postgres wire door on ${config.pg.host}:${sluice.pgPort}: keep your DATABASE_URL, change host and port`)
+    wireUrls('postgres', config.pg.host, sluice.pgPort)
+  }
+  if (sluice.mysqlPort !== undefined && config.mysql) {
+    console.log(`  MySQL wire door on ${config.mysql.host}:${sluice.mysqlPort}: keep your DATABASE_URL, change host and port`)
+    wireUrls('mysql', config.mysql.host, sluice.mysqlPort)
   }
   if (sluice.adminPort !== undefined && config.admin) {
     const admin = `http://${reach(config.admin.host)}:${sluice.adminPort}`

@@ -130,13 +130,14 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     ? await startAdmin(config.admin, { metrics, shapes, cache, origins: [...origins.values()], tenants }, logger)
     : undefined
 
-  const pgDoor = config.pg
+  // The Postgres wire door serves Postgres origins only: with none, it does not listen.
+  const pgRoutes = tenants.flatMap((t) => (t.origin.provider === 'postgres' ? [routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)] : []))
+  const pgDoor = config.pg && pgRoutes.length > 0
     ? await startPgDoor({
         port: config.pg.port,
         host: config.pg.host,
         region: config.region,
-        // The Postgres wire door serves Postgres origins only.
-        routes: tenants.flatMap((t) => (t.origin.provider === 'postgres' ? [routeFor(t.name, t.origin, t.pgPoolMode === 'session', t.pgAuth)] : [])),
+        routes: pgRoutes,
         cache,
         metrics,
         shapes,

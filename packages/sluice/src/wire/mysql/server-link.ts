@@ -347,10 +347,9 @@ export class LinkPool implements BudgetHolder {
   }
 
   shedIdle(): boolean {
-    const link = this.#idle.shift()
+    const link = this.#idle[0]
     if (!link) return false
     link.write(packet(0, Buffer.from([COM.QUIT])))
-    this.#idle.unshift(link)
     this.discard(link)
     return true
   }

@@ -2,18 +2,20 @@
 // the counterpart of OriginPool for Postgres: the same `connection_limit` / `pool_timeout`
 // parameters, the same identity (`id`) for cache keys and epochs, the same typed errors.
 //
-// The pool is the `mariadb` connector's own (the driver `@prisma/adapter-mariadb` builds on), so
-// the HTTP door's plan executor and the MySQL wire door draw on one connection budget.
+// The HTTP door's driver (`@prisma/adapter-mariadb`) runs on `mariadb` connections this pool
+// opens itself (not the connector's pool: that one keeps an idle connection open for ever and
+// opens connections on its own, which no shared budget could bound). The MySQL wire door opens
+// raw links of its own (wire/mysql/server-link.ts). Both draw on `budget`: one slot per open
+// server connection, `connection_limit` slots, so the two doors together never open more.
 //
-// For the wire door: borrow a raw connection with `acquire()` and give it back with
-// `conn.release()` (or `conn.destroy()` when its state is unknown, e.g. after a protocol error).
-// A freshly created connection already ran `sessionInitSql`; a door that resets the session
-// (COM_RESET_CONNECTION / `conn.reset()`) wipes session variables and must run `sessionInitSql`
-// again before handing the connection to the next client.
+// `acquire()` lends a connection; give it back with `conn.release()` (an open transaction is
+// rolled back) or `conn.destroy()` when its state is unknown. A new connection runs
+// `sessionInitSql` (the statement timeout) first.
 import { createHash } from 'node:crypto'
 import * as mariadb from 'mariadb'
 import type { Logger } from 'pino'
-import { OriginUnavailableError, PoolTimeoutError } from './errors.js'
+import { ConnectionBudget, type BudgetHolder } from './connection-budget.js'
+import { OriginUnavailableError } from './errors.js'
 import { redactUrl, type OriginSettings } from './origin-url.js'
 
 export interface MysqlPoolOptions {
@@ -23,6 +25,7 @@ export interface MysqlPoolOptions {
 }
 
 export interface MysqlPoolStats {
+  /** Server connections open to the origin from both doors (the budget's slots in use). */
   total: number
   idle: number
   waiting: number
@@ -30,8 +33,8 @@ export interface MysqlPoolStats {
   timeouts: number
 }
 
-/** The connector's error number for "no connection became free within acquireTimeout". */
-const ER_GET_CONNECTION_TIMEOUT = 45028
+/** A connection lent by the pool: `release()` gives it back. */
+export type MysqlPoolConnection = mariadb.Connection & { release(): Promise<void> }
 
 /** The error for an origin that cannot be connected to, from the connector's connection error. */
 function unavailable(cause: unknown): OriginUnavailableError {
@@ -39,8 +42,7 @@ function unavailable(cause: unknown): OriginUnavailableError {
   return new OriginUnavailableError(typeof c?.message === 'string' ? c.message : 'connection failed', typeof c?.code === 'string' ? c.code : 'ECONNECT')
 }
 
-/** setTimeout's largest delay: what `pool_timeout=0` (wait forever) becomes. */
-const FOREVER_MS = 2 ** 31 - 1
+const IDLE_MS = 30_000
 
 export function isMysqlUrl(raw: string): boolean {
   return /^(mysql|mariadb):\/\//i.test(raw)
@@ -57,21 +59,28 @@ export function mysqlSessionInitSql(statementTimeoutMs: number): string {
   return `SET @sluice_statement_timeout = ${seconds} /*M!, SESSION max_statement_time = ${seconds} */`
 }
 
-export class MysqlOriginPool {
+export class MysqlOriginPool implements BudgetHolder {
   readonly provider = 'mysql' as const
   /** Digest of the origin URL (see OriginPool.id): equal on every node fronting the same database. */
   readonly id: string
-  /** The connector's pool. Prefer `acquire()` (typed errors) over `pool.getConnection()`. */
-  readonly pool: mariadb.Pool
   /** Run on every new connection; run it again after a session reset (see the file comment). */
   readonly sessionInitSql: string
+  /** The origin's connection budget, shared with the MySQL wire door. */
+  readonly budget: ConnectionBudget
   /**
    * A pool-shaped object for `@prisma/adapter-mariadb` (`new PrismaMariaDb(origin.adapterPool)`):
-   * the same pool, whose waits that time out become PoolTimeoutError / OriginUnavailableError
-   * (the adapter passes non-driver errors through untouched).
+   * getConnection / query / execute on this pool's connections, whose waits that time out are
+   * PoolTimeoutError and whose connect failures are OriginUnavailableError (the adapter passes
+   * non-driver errors through untouched).
    */
   readonly adapterPool: mariadb.Pool
-  #timeouts = 0
+  readonly #config: mariadb.ConnectionConfig
+  readonly #logger: Logger
+  /** Open connections (each holds one budget slot). */
+  readonly #open = new Set<mariadb.Connection>()
+  readonly #idle: { conn: mariadb.Connection; since: number }[] = []
+  readonly #sweeper: NodeJS.Timeout
+  #closed = false
 
   constructor(
     readonly settings: OriginSettings,
@@ -79,109 +88,127 @@ export class MysqlOriginPool {
   ) {
     this.id = createHash('sha256').update(settings.key).digest('base64url').slice(0, 12)
     this.sessionInitSql = mysqlSessionInitSql(options.statementTimeoutMs)
-    this.pool = mariadb.createPool({
+    this.#logger = options.logger
+    this.budget = new ConnectionBudget(settings.connectionLimit, settings.poolTimeoutSeconds)
+    this.budget.register(this)
+    this.#config = {
+      connectTimeout: 10_000,
       ...connectionConfig(settings.url),
-      connectionLimit: settings.connectionLimit,
-      acquireTimeout: settings.poolTimeoutSeconds === 0 ? FOREVER_MS : settings.poolTimeoutSeconds * 1000,
-      // Grow on demand: the connector's default opens connection_limit connections at start. It
-      // only opens connections while fewer than minimumIdle are idle, so 0 would never open any.
-      minimumIdle: 1,
-      idleTimeout: 30,
       initSql: this.sessionInitSql,
       // What @prisma/adapter-mariadb sets on the pools it creates itself: no client-side cache of
       // prepared statements (each `execute` prepares, runs and closes its statement).
       prepareCacheLength: 0,
-    })
-    const translate = (err: unknown): unknown => {
-      const e = err as { errno?: unknown; cause?: unknown } | null
-      if (e?.errno !== ER_GET_CONNECTION_TIMEOUT) return err
-      // The connector puts the connection error in `cause` when it could not open any connection:
-      // that is an unreachable origin, not a busy pool.
-      if (e.cause && this.pool.activeConnections() === 0) return unavailable(e.cause)
-      this.#timeouts++
-      return new PoolTimeoutError(settings.connectionLimit, settings.poolTimeoutSeconds)
     }
-
-    // Waiters for a connection. The connector retries a failing origin (with a growing backoff, up
-    // to 10 s, while requests wait) until acquireTimeout; when it cannot open any connection at
-    // all, waiting on is pointless: waiters fail at once with OriginUnavailableError (P6008), as a
-    // refused connection does on Postgres, until the connector opens a connection again.
-    const waiters = new Set<(err: Error) => void>()
-    let failing: OriginUnavailableError | undefined
-    const events = this.pool as unknown as NodeJS.EventEmitter
-    // Not in the connector's typings, but emitted; an unheard 'error' event would crash the process.
-    events.on('error', (err: Error & { cause?: unknown }) => {
-      options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'origin connection failed')
-      if (this.pool.totalConnections() > 0) return
-      failing = unavailable(err.cause ?? err)
-      for (const fail of [...waiters]) fail(failing)
-    })
-    events.on('connection', () => {
-      failing = undefined
-    })
-    const pool = this.pool
-    this.acquire = () =>
-      new Promise<mariadb.PoolConnection>((resolve, reject) => {
-        let settled = false
-        const fail = (err: Error) => {
-          waiters.delete(fail)
-          if (settled) return
-          settled = true
-          reject(err)
-        }
-        waiters.add(fail)
-        pool.getConnection().then(
-          (conn) => {
-            waiters.delete(fail)
-            // A connection that arrives for a waiter already failed goes straight back.
-            if (settled) void conn.release().catch(() => {})
-            else {
-              settled = true
-              resolve(conn)
-            }
-          },
-          (err: unknown) => fail(translate(err) as Error),
-        )
-        // The request above stays queued in the connector: that is what makes it retry (it only
-        // opens connections while requests wait), and a connection it opens later goes back.
-        if (failing && pool.totalConnections() === 0) fail(failing)
-      })
-    // Statements run on a borrowed connection, never queued inside the connector: a statement
-    // whose caller already got an error must not run later.
+    this.#sweeper = setInterval(() => this.#sweep(), 5_000)
+    this.#sweeper.unref()
     const onConnection =
-      <A extends unknown[], R>(run: (conn: mariadb.PoolConnection, ...a: A) => Promise<R>) =>
+      <A extends unknown[], R>(run: (conn: mariadb.Connection, ...a: A) => Promise<R>) =>
       async (...a: A): Promise<R> => {
         const conn = await this.acquire()
         try {
           return await run(conn, ...a)
         } finally {
-          await conn.release().catch(() => {})
+          await conn.release()
         }
       }
-    const overrides: Record<string | symbol, unknown> = {
-      getConnection: this.acquire,
-      query: onConnection((conn, ...a: Parameters<mariadb.Pool['query']>) => conn.query(...a)),
-      execute: onConnection((conn, ...a: Parameters<mariadb.Pool['execute']>) => conn.execute(...a)),
+    const adapterPool = {
+      getConnection: () => this.acquire(),
+      query: onConnection((conn, ...a: Parameters<mariadb.Connection['query']>) => conn.query(...a)),
+      execute: onConnection((conn, ...a: Parameters<mariadb.Connection['execute']>) => conn.execute(...a)),
       // The pool belongs to this origin, not to any adapter.
       end: async () => {},
     }
-    // A proxy rather than a prototype copy: the connector's methods use private fields, so
-    // everything else must still run with the real pool as `this`.
-    this.adapterPool = new Proxy(pool, {
-      get: (target, prop) => {
-        if (prop in overrides) return overrides[prop]
-        const v = Reflect.get(target, prop, target) as unknown
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
-      },
-    })
+    this.adapterPool = adapterPool as unknown as mariadb.Pool
   }
 
   /**
-   * Borrows a raw connection (for the MySQL wire door). Give it back with `release()`, or
-   * `destroy()` it when its session state is unknown. Waits up to `pool_timeout`
-   * (PoolTimeoutError), or fails with OriginUnavailableError when no connection can be opened.
+   * Borrows a connection. Give it back with `release()`, or `destroy()` it when its session
+   * state is unknown. Waits up to `pool_timeout` for a budget slot (PoolTimeoutError), or fails
+   * with OriginUnavailableError when the origin cannot be connected to.
    */
-  readonly acquire: () => Promise<mariadb.PoolConnection>
+  async acquire(): Promise<MysqlPoolConnection> {
+    if (this.#closed) throw new OriginUnavailableError('Sluice is shutting down', 'ESHUTDOWN')
+    for (let idle = this.#idle.pop(); idle; idle = this.#idle.pop()) {
+      if (idle.conn.isValid()) return this.#lend(idle.conn)
+      this.#forget(idle.conn)
+    }
+    const handed = await this.budget.take<mariadb.Connection>(this)
+    if (handed) return this.#lend(handed)
+    let conn: mariadb.Connection
+    try {
+      conn = await mariadb.createConnection(this.#config)
+    } catch (err) {
+      this.budget.give()
+      throw unavailable(err)
+    }
+    if (this.#closed) {
+      this.budget.give()
+      conn.destroy()
+      throw new OriginUnavailableError('Sluice is shutting down', 'ESHUTDOWN')
+    }
+    this.#open.add(conn)
+    // A connection that dies (origin restart, network cut, destroy()) gives its slot back; an
+    // unheard 'error' event would crash the process.
+    conn.on('error', (err: Error) => {
+      this.#logger.warn({ err: err.message, origin: redactUrl(this.settings.url) }, 'origin connection failed')
+      this.#forget(conn)
+    })
+    conn.on('end', () => this.#forget(conn))
+    const destroy = conn.destroy.bind(conn)
+    conn.destroy = () => {
+      this.#forget(conn)
+      destroy()
+    }
+    return this.#lend(conn)
+  }
+
+  #lend(conn: mariadb.Connection): MysqlPoolConnection {
+    const lent = conn as MysqlPoolConnection
+    lent.release = () => this.#release(conn)
+    return lent
+  }
+
+  async #release(conn: mariadb.Connection): Promise<void> {
+    if (!this.#open.has(conn)) return
+    if (!conn.isValid() || this.#closed) return this.#close(conn)
+    // The connector only sends ROLLBACK when a transaction is open.
+    const clean = await conn.rollback().then(
+      () => true,
+      () => false,
+    )
+    if (!this.#open.has(conn)) return
+    if (!clean) return this.#close(conn)
+    if (this.budget.handOff(this, conn)) return
+    // Someone else (the wire door) waits for a slot: this connection's is theirs.
+    if (this.budget.waiting > 0) return this.#close(conn)
+    this.#idle.push({ conn, since: Date.now() })
+  }
+
+  shedIdle(): boolean {
+    const idle = this.#idle.shift()
+    if (!idle) return false
+    this.#close(idle.conn)
+    return true
+  }
+
+  /** Closes a connection and gives its slot back. */
+  #close(conn: mariadb.Connection): void {
+    this.#forget(conn)
+    conn.destroy()
+  }
+
+  /** A connection is gone: drop it from the books, once, and free its slot. */
+  #forget(conn: mariadb.Connection): void {
+    if (!this.#open.delete(conn)) return
+    const at = this.#idle.findIndex((i) => i.conn === conn)
+    if (at >= 0) this.#idle.splice(at, 1)
+    this.budget.give()
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    for (const idle of [...this.#idle]) if (!idle.conn.isValid() || now - idle.since > IDLE_MS) this.#close(idle.conn)
+  }
 
   /** The database unqualified table names resolve to (the URL's path), lower-cased as analyses are. */
   get defaultSchema(): string {
@@ -190,16 +217,25 @@ export class MysqlOriginPool {
 
   stats(): MysqlPoolStats {
     return {
-      total: this.pool.totalConnections(),
-      idle: this.pool.idleConnections(),
-      waiting: this.pool.taskQueueSize(),
+      total: this.budget.used,
+      idle: this.#idle.length,
+      waiting: this.budget.waiting,
       limit: this.settings.connectionLimit,
-      timeouts: this.#timeouts,
+      timeouts: this.budget.timeouts,
     }
   }
 
   async close(): Promise<void> {
-    await this.pool.end()
+    this.#closed = true
+    clearInterval(this.#sweeper)
+    this.budget.rejectAll(new OriginUnavailableError('Sluice is shutting down', 'ESHUTDOWN'))
+    const idle = this.#idle.splice(0).map((i) => i.conn)
+    await Promise.all(
+      idle.map(async (conn) => {
+        this.#forget(conn)
+        await conn.end().catch(() => conn.destroy())
+      }),
+    )
   }
 }
 

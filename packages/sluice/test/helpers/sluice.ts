@@ -16,6 +16,8 @@ export interface TestSluiceOptions {
   hooks?: SluiceHooks
   /** Start the Postgres wire door (on a free port). */
   pg?: { requireTls?: boolean; cache?: 'off' | 'auto'; autoTtlMs?: number; maxResultBytes?: number; rules?: NonNullable<SluiceConfig['pg']>['rules'] }
+  /** Start the MySQL wire door (on a free port). */
+  mysql?: { cache?: 'off' | 'auto' }
   invalidateOnWrite?: boolean
   cacheMaxBytes?: number
   invalidateRateLimit?: number
@@ -56,6 +58,9 @@ export async function startSluice(options: TestSluiceOptions): Promise<TestSluic
     ...(options.redis ? { redis: { url: options.redis, commandTimeoutMs: 250 } } : {}),
     ...(options.pg
       ? { pg: { port: 0, host: '127.0.0.1', requireTls: options.pg.requireTls ?? false, cache: options.pg.cache ?? 'off', autoTtlMs: options.pg.autoTtlMs ?? 60_000, maxResultBytes: options.pg.maxResultBytes ?? 1024 * 1024, rules: options.pg.rules ?? [] } }
+      : {}),
+    ...(options.mysql
+      ? { mysql: { port: 0, host: '127.0.0.1', cache: options.mysql.cache ?? 'off', auth: 'mysql_native_password', requireTls: false, autoTtlMs: 60_000, maxResultBytes: 1024 * 1024, rules: [] } }
       : {}),
     tenants: tenants.map((t) => ({
       name: t.name,

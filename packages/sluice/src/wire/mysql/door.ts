@@ -65,7 +65,7 @@ export async function startMysqlDoor(options: MysqlDoorOptions): Promise<MysqlDo
     links(route) {
       let pool = pools.get(route.originId)
       if (!pool) {
-        pool = new LinkPool(route.target, route.connectionLimit, route.poolTimeoutSeconds)
+        pool = new LinkPool(route.target, route.budget, route.connectionLimit, route.poolTimeoutSeconds)
         pools.set(route.originId, pool)
       }
       return pool

@@ -2,6 +2,7 @@
 // (and database, when the client names one). A client proves the origin URL's password (Sluice
 // holds it; the origin checks Sluice the same way), so an app keeps its DATABASE_URL and changes
 // only host and port. `<tenant>.<user>` as the user name picks one of several tenants on one origin.
+import type { ConnectionBudget } from '../../pool/connection-budget.js'
 import type { LinkTarget } from './server-link.js'
 
 export interface MysqlRoute {
@@ -15,12 +16,18 @@ export interface MysqlRoute {
   target: LinkTarget
   connectionLimit: number
   poolTimeoutSeconds: number
+  /** The origin's connection budget, shared with the HTTP door (one of its own when absent). */
+  budget?: ConnectionBudget
 }
 
 /** The origin as the wire door needs it (the MySQL origin pool provides these). */
 export interface MysqlOrigin {
   id: string
   settings: { url: string; connectionLimit: number; poolTimeoutSeconds: number }
+  /** Shared with the HTTP door: both doors' connections count against connection_limit. */
+  budget?: ConnectionBudget
+  /** Session settings (statement timeout) for every server connection. */
+  sessionInitSql?: string
 }
 
 export function mysqlRouteFor(tenant: string, origin: MysqlOrigin, connectTimeoutMs = 10_000): MysqlRoute {
@@ -34,9 +41,18 @@ export function mysqlRouteFor(tenant: string, origin: MysqlOrigin, connectTimeou
     user,
     password,
     database,
-    target: { host: url.hostname.replace(/^\[|\]$/g, '') || 'localhost', port: Number(url.port || 3306), user, password, database, connectTimeoutMs },
+    target: {
+      host: url.hostname.replace(/^\[|\]$/g, '') || 'localhost',
+      port: Number(url.port || 3306),
+      user,
+      password,
+      database,
+      connectTimeoutMs,
+      ...(origin.sessionInitSql ? { initSql: origin.sessionInitSql } : {}),
+    },
     connectionLimit: origin.settings.connectionLimit,
     poolTimeoutSeconds: origin.settings.poolTimeoutSeconds,
+    ...(origin.budget ? { budget: origin.budget } : {}),
   }
 }
 

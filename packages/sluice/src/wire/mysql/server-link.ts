@@ -6,7 +6,8 @@
 // the bytes of every answer. Sluice relays and caches answers byte-exact, so a server connection
 // must be opened with the flags the client chose (see FORMAT_CAPS); these links are.
 import { connect, type Socket } from 'node:net'
-import { PoolTimeoutError, OriginUnavailableError } from '../../pool/errors.js'
+import { ConnectionBudget, type BudgetHolder } from '../../pool/connection-budget.js'
+import { OriginUnavailableError } from '../../pool/errors.js'
 import { tickWriter } from '../../util/cork.js'
 import { nativeToken, sha2RsaEncrypt, sha2Token } from './auth.js'
 import {
@@ -32,6 +33,8 @@ export interface LinkTarget {
   password: string
   database: string
   connectTimeoutMs: number
+  /** Run on each new connection and after each session reset: the origin's session settings (statement timeout). */
+  initSql?: string
 }
 
 /** What a server statement prepared on one link looks like. */
@@ -75,6 +78,8 @@ export class ServerLink {
     readonly charset: number,
     /** Pool key: the format flags and charset it serves. */
     readonly key: string,
+    /** The origin's session settings, run again after each reset. */
+    readonly initSql: string | undefined,
   ) {
     this.#socket = socket
     this.write = tickWriter(socket)
@@ -165,10 +170,18 @@ export class ServerLink {
           clearTimeout(timer)
           socket.off('data', onData)
           socket.off('error', fail)
-          const link = new ServerLink(socket, info, caps, charset, key)
+          const link = new ServerLink(socket, info, caps, charset, key, target.initSql)
           link.database = target.database || undefined
           // Anything already buffered after OK would be a protocol error; there is none.
-          resolve(link)
+          if (!target.initSql) return resolve(link)
+          // The origin's session settings (the statement timeout) before any client statement.
+          link.simpleCommand(COM.QUERY, Buffer.from(target.initSql)).then(
+            () => resolve(link),
+            (err: unknown) => {
+              link.destroy()
+              reject(err)
+            },
+          )
           return
         }
         if (head === 0xff) {
@@ -220,6 +233,18 @@ export class ServerLink {
     })
   }
 
+  /**
+   * Wipes the session (COM_RESET_CONNECTION: rolls back, drops variables, temporary tables and
+   * prepared statements) and runs the origin's session settings again, which the reset undid.
+   */
+  async reset(): Promise<void> {
+    this.prepared.clear()
+    this.database = undefined
+    await this.simpleCommand(COM.RESET_CONNECTION)
+    if (this.initSql) await this.simpleCommand(COM.QUERY, Buffer.from(this.initSql))
+    this.dirty = false
+  }
+
   /** Ensures the server session uses `database`. */
   async useDatabase(database: string | undefined): Promise<void> {
     if (database === undefined || database === this.database) return
@@ -228,82 +253,68 @@ export class ServerLink {
   }
 }
 
-interface Waiter {
-  key: string
-  resolve: (link: ServerLink) => void
-  reject: (err: Error) => void
-  timer: NodeJS.Timeout | undefined
-}
-
 const IDLE_MS = 30_000
 /** Server statements kept prepared per connection; beyond that the oldest is closed. */
 const MAX_PREPARED_PER_LINK = 256
 
 /**
- * The server connections to one origin: at most `limit` open at once; idle ones are reused by
- * clients with the same format flags and charset (others are closed to make room).
+ * The wire door's server connections to one origin. Each open link holds a slot of the origin's
+ * connection budget (pool/connection-budget.ts), shared with the HTTP door: both doors together
+ * never open more than `connection_limit`. Idle links are reused by clients with the same format
+ * flags and charset (others are closed to make room), and closed when the other door waits.
  */
-export class LinkPool {
+export class LinkPool implements BudgetHolder {
   readonly #idle: ServerLink[] = []
-  readonly #waiters: Waiter[] = []
-  #open = 0
-  #timeouts = 0
+  /** Open links (each holds one budget slot). */
+  readonly #open = new Set<ServerLink>()
   readonly #sweeper: NodeJS.Timeout
+  readonly budget: ConnectionBudget
 
   constructor(
     readonly target: LinkTarget,
+    /** The origin's budget; a budget of `limit` slots of its own when none is given. */
+    budget: ConnectionBudget | undefined,
     readonly limit: number,
     /** Seconds a borrower waits for a connection; 0 waits forever. */
     readonly poolTimeoutSeconds: number,
   ) {
+    this.budget = budget ?? new ConnectionBudget(limit, poolTimeoutSeconds)
+    this.budget.register(this)
     this.#sweeper = setInterval(() => this.#sweep(), 5_000)
     this.#sweeper.unref()
   }
 
+  /** This door's links (total, idle); waiting and timeouts are the shared budget's. */
   stats() {
-    return { total: this.#open, idle: this.#idle.length, waiting: this.#waiters.length, limit: this.limit, timeouts: this.#timeouts }
+    return { total: this.#open.size, idle: this.#idle.length, waiting: this.budget.waiting, limit: this.budget.limit, timeouts: this.budget.timeouts }
   }
 
   async acquire(formatCaps: number, charset: number): Promise<ServerLink> {
     const key = `${formatCaps & FORMAT_CAPS}:${charset}`
     const i = this.#idle.findIndex((l) => l.key === key)
     if (i >= 0) return this.#idle.splice(i, 1)[0]!
-    if (this.#open >= this.limit && this.#idle.length > 0) {
-      // Full, but an idle connection of another format can make room.
-      this.#idle.shift()!.destroy()
-      this.#open--
-    }
-    if (this.#open < this.limit) return this.#openLink(formatCaps, charset, key)
-    return new Promise<ServerLink>((resolve, reject) => {
-      const waiter: Waiter = { key, resolve, reject, timer: undefined }
-      if (this.poolTimeoutSeconds > 0) {
-        waiter.timer = setTimeout(() => {
-          const at = this.#waiters.indexOf(waiter)
-          if (at >= 0) this.#waiters.splice(at, 1)
-          this.#timeouts++
-          reject(new PoolTimeoutError(this.limit, this.poolTimeoutSeconds))
-        }, this.poolTimeoutSeconds * 1000)
-      }
-      this.#waiters.push(waiter)
-    }).then((link) => (link.key === key ? link : this.#replace(link, formatCaps, charset, key)))
+    // An idle link of another format makes room when the budget is full.
+    if (this.#idle.length > 0 && this.budget.used >= this.budget.limit) this.shedIdle()
+    const handed = await this.budget.take<ServerLink>(this)
+    if (!handed) return this.#openLink(formatCaps, charset, key)
+    if (handed.key === key) return handed
+    // A link of another format came with the slot: close it and open one of our own.
+    handed.destroy()
+    this.#open.delete(handed)
+    return this.#openLink(formatCaps, charset, key)
   }
 
+  /** Opens a link on a slot already taken; the slot is given back when opening fails. */
   async #openLink(formatCaps: number, charset: number, key: string): Promise<ServerLink> {
-    this.#open++
+    let link: ServerLink
     try {
-      return await ServerLink.open(this.target, formatCaps, charset, key)
+      link = await ServerLink.open(this.target, formatCaps, charset, key)
     } catch (err) {
-      this.#open--
-      this.#handOver()
+      this.budget.give()
       throw err
     }
-  }
-
-  /** A waiter got a connection of another format: close it and open one of its own. */
-  #replace(link: ServerLink, formatCaps: number, charset: number, key: string): Promise<ServerLink> {
-    link.destroy()
-    this.#open--
-    return this.#openLink(formatCaps, charset, key)
+    this.#open.add(link)
+    return link
   }
 
   /** Gives a clean connection back (its answer complete, no transaction open). */
@@ -319,54 +330,41 @@ export class LinkPool {
       close.writeUInt32LE(stmt.id, 1)
       link.write(packet(0, close))
     }
-    const waiter = this.#waiters.shift()
-    if (waiter) {
-      if (waiter.timer) clearTimeout(waiter.timer)
-      waiter.resolve(link)
-      return
-    }
+    if (this.budget.handOff(this, link)) return
+    // The HTTP door waits first: the slot is theirs.
+    if (this.budget.waiting > 0) return this.discard(link)
     link.idleSince = Date.now()
     this.#idle.push(link)
   }
 
-  /** Closes a connection whose state is unknown. */
+  /** Closes a connection (state unknown, or its slot is wanted) and gives its slot back. */
   discard(link: ServerLink): void {
     link.destroy()
-    this.#open--
-    this.#handOver()
+    const at = this.#idle.indexOf(link)
+    if (at >= 0) this.#idle.splice(at, 1)
+    // Once per link: its slot must not be given back twice.
+    if (this.#open.delete(link)) this.budget.give()
   }
 
-  /** Room freed: the first waiter opens a connection of its own. */
-  #handOver(): void {
-    const waiter = this.#waiters.shift()
-    if (!waiter) return
-    if (waiter.timer) clearTimeout(waiter.timer)
-    const [caps, charset] = waiter.key.split(':').map(Number) as [number, number]
-    this.#openLink(caps, charset, waiter.key).then(waiter.resolve, waiter.reject)
+  shedIdle(): boolean {
+    const link = this.#idle[0]
+    if (!link) return false
+    link.write(packet(0, Buffer.from([COM.QUIT])))
+    this.discard(link)
+    return true
   }
 
   #sweep(): void {
     const now = Date.now()
-    for (let i = this.#idle.length - 1; i >= 0; i--) {
-      const link = this.#idle[i]!
-      if (link.closed || now - link.idleSince > IDLE_MS) {
-        this.#idle.splice(i, 1)
-        link.destroy()
-        this.#open--
-      }
-    }
-    while (this.#waiters.length > 0 && this.#open < this.limit) this.#handOver()
+    for (const link of [...this.#idle]) if (link.closed || now - link.idleSince > IDLE_MS) this.discard(link)
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper)
-    for (const l of this.#idle.splice(0)) {
+    this.budget.unregister(this)
+    for (const l of [...this.#idle]) {
       l.write(packet(0, Buffer.from([COM.QUIT])))
-      l.destroy()
-    }
-    for (const w of this.#waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer)
-      w.reject(new OriginUnavailableError('Sluice is shutting down', 'ESHUTDOWN'))
+      this.discard(l)
     }
   }
 }

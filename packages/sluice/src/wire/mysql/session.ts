@@ -369,7 +369,7 @@ export class MysqlSession {
         return this.#reply(okPayload(this.#status))
       }
       case COM.RESET_CONNECTION:
-        return this.#resetConnection(payload)
+        return this.#resetConnection()
       case COM.SET_OPTION:
         this.#pinned = true
         await this.#relay(payload, 'single')
@@ -440,15 +440,27 @@ export class MysqlSession {
     }
   }
 
-  async #resetConnection(payload: Buffer): Promise<void> {
+  async #resetConnection(): Promise<void> {
     this.#statements.clear()
     this.#lastPrepared = undefined
     if (this.#link) {
       this.#pinned = false
       const link = this.#link
-      link.prepared.clear()
-      link.database = undefined
-      await this.#relay(payload, 'single')
+      try {
+        // The reset also undoes the origin's session settings: reset() runs them again.
+        await link.reset()
+      } catch (err) {
+        if (!(err instanceof OriginError) || link.closed) {
+          this.#serverClosed(link)
+          throw err
+        }
+        this.#error(err.code, err.sqlState, err.message)
+        return
+      }
+      // The reset rolled back any open transaction: its writes are discarded, not invalidated.
+      this.#status = STATUS.AUTOCOMMIT
+      await this.#afterCommand(undefined, true)
+      this.#reply(okPayload(this.#status))
       return
     }
     this.#status = STATUS.AUTOCOMMIT
@@ -770,10 +782,8 @@ export class MysqlSession {
     if (this.#busy || link.pending > 0 || link.closed) return pool.discard(link)
     if (!this.#pinned && !(this.#status & STATUS.IN_TRANS)) return pool.release(link)
     // Session state or an open transaction: COM_RESET_CONNECTION rolls back and wipes the session.
-    link.prepared.clear()
-    link.database = undefined
     link
-      .simpleCommand(COM.RESET_CONNECTION)
+      .reset()
       .then(() => pool.release(link))
       .catch(() => pool.discard(link))
   }

@@ -449,16 +449,20 @@ export class Session {
       reason = this.#reason
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     const shapes = this.#ctx.shapes
-    if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), reason ?? this.#uncachedReason(analysis), undefined, performance.now())
+    if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
     this.#noteStatement(sql, analysis)
     this.#ctx.answered('none')
     await this.#forward(f.bytes)
     this.#awaitingReady++
   }
 
-  /** Why a statement that is relayed was not a candidate for the cache at all. */
-  #uncachedReason(analysis: StatementAnalysis): string {
+  /**
+   * Why a relayed statement was not cached, for its shape: what the statement is (a write…) comes
+   * first, then what the cache policy said (`heard`), then the session's state.
+   */
+  #uncachedReason(analysis: StatementAnalysis, heard?: string): string {
     if (analysis.kind !== 'read') return unsafeReason(analysis) ?? 'write'
+    if (heard !== undefined) return heard
     if (this.#route!.sessionMode) return 'session mode'
     if (this.#txStatus !== 'I') return 'in transaction'
     return unsafeReason(analysis) ?? 'connection busy (pipelined or session state)'
@@ -711,7 +715,7 @@ export class Session {
       const analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)
       const shapes = this.#ctx.shapes
       if (shapes !== undefined) {
-        shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#batchReason ?? this.#uncachedReason(analysis), undefined, performance.now())
+        shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, this.#batchReason), undefined, performance.now())
       }
       this.#noteStatement(sql, analysis)
     }

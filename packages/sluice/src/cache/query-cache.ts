@@ -277,17 +277,21 @@ export class QueryCache {
       if (stored || (produced.startedSeq !== NO_CLOCK && this.#epochs.isFresh(produced.deps, produced.startedSeq))) return produced
       return produce()
     }
-    return (await this.#run(key, policy, produce)).produced
+    return (await this.#run(key, policy, produce, true)).produced
   }
 
   /** Starts one background refresh for `key` unless a fill or refresh is already running. */
   refresh(key: string, policy: CachePolicy, produce: () => Promise<Produced>, onError: (err: unknown) => void): void {
     if (this.#flights.has(key)) return
     this.#stats.refreshes++
-    this.#run(key, policy, produce).catch(onError)
+    this.#run(key, policy, produce, false).catch(onError)
   }
 
-  #run(key: string, policy: CachePolicy, produce: () => Promise<Produced>) {
+  /**
+   * `fill`: a miss, which may take an entry another node stored since this node looked (not so a
+   * refresh, whose point is a newer result).
+   */
+  #run(key: string, policy: CachePolicy, produce: () => Promise<Produced>, fill: boolean) {
     const promise = (async () => {
       const shared = this.#shared
       if (shared !== undefined && shared.healthy) {
@@ -297,6 +301,12 @@ export class QueryCache {
           if (theirs) return { produced: theirs, stored: true }
         }
         try {
+          // Another node may have filled and released the lease between this node's lookup and
+          // its lease: look again before running the query (else two nodes query for one miss).
+          if (fill) {
+            const theirs = await this.#freshShared(shared, key, policy)
+            if (theirs) return { produced: theirs, stored: true }
+          }
           const produced = await produce()
           return { produced, stored: await this.#store(key, policy, produced) }
         } finally {
@@ -315,6 +325,14 @@ export class QueryCache {
     return promise
   }
 
+  /** A servable entry for `key` in the shared tier, as what a fill produces (not stored again). */
+  async #freshShared(shared: RedisTier, key: string, policy: CachePolicy): Promise<Produced | undefined> {
+    const found = await this.#lookupShared(shared, key, policy, Date.now(), false)
+    if (found === undefined) return undefined
+    const e = found.entry
+    return { payload: e.payload, deps: e.deps, startedSeq: e.filledSeq, producedAt: e.producedAt, storable: false }
+  }
+
   /** Another node holds the lease: wait for its entry (or for the lease to lapse). */
   async #awaitOtherNode(shared: RedisTier, key: string, policy: CachePolicy): Promise<Produced | undefined> {
     this.#stats.leaseWaits++
@@ -322,12 +340,11 @@ export class QueryCache {
     try {
       while (Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, LEASE_POLL_MS))
-        const found = await this.#lookupShared(shared, key, policy, Date.now(), false)
-        if (found) {
-          const e = found.entry
-          return { payload: e.payload, deps: e.deps, startedSeq: e.filledSeq, producedAt: e.producedAt, storable: false }
-        }
-        if (!(await shared.leaseHeld(key))) return undefined
+        const found = await this.#freshShared(shared, key, policy)
+        if (found) return found
+        // The lease may have been released just after the lookup above, with the entry stored:
+        // one more look before running the query here.
+        if (!(await shared.leaseHeld(key))) return await this.#freshShared(shared, key, policy)
       }
     } catch {
       // Redis trouble while waiting: run the query here.

@@ -269,16 +269,21 @@ function pgConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'pg'> 
       requireTls: file.pg?.requireTls ?? false,
       autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.pg?.autoTtl ?? 60_000,
       maxResultBytes: file.pg?.maxResultSize ?? 1024 * 1024,
-      rules: (file.pg?.rules ?? []).map((r) => ({
-        ...(r.table !== undefined ? { table: r.table } : {}),
-        ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
-        // durations in the file are milliseconds after parsing; a rule without either caches for 60 s
-        ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
-        swrMs: r.swr ?? 0,
-        tags: r.tags ?? [],
-      })),
+      rules: wireRules(file.pg?.rules),
     },
   }
+}
+
+/** Wire cache rules of a file section (both wire doors). */
+function wireRules(rules: NonNullable<FileConfig['pg']>['rules']): NonNullable<SluiceConfig['pg']>['rules'] {
+  return (rules ?? []).map((r) => ({
+    ...(r.table !== undefined ? { table: r.table } : {}),
+    ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
+    // durations in the file are milliseconds after parsing; a rule without either caches for 60 s
+    ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
+    swrMs: r.swr ?? 0,
+    tags: r.tags ?? [],
+  }))
 }
 
 function mysqlConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'mysql'> {
@@ -294,13 +299,7 @@ function mysqlConfig(opts: CliOptions, file: FileConfig): Pick<SluiceConfig, 'my
       requireTls: file.mysql?.requireTls ?? false,
       autoTtlMs: flag('--wire-cache-ttl', opts.wireCacheTtl, parseDuration) ?? file.mysql?.autoTtl ?? 60_000,
       maxResultBytes: file.mysql?.maxResultSize ?? 1024 * 1024,
-      rules: (file.mysql?.rules ?? []).map((r) => ({
-        ...(r.table !== undefined ? { table: r.table } : {}),
-        ...(r.pattern !== undefined ? { pattern: r.pattern } : {}),
-        ttlMs: r.ttl ?? (r.swr === undefined ? 60_000 : 0),
-        swrMs: r.swr ?? 0,
-        tags: r.tags ?? [],
-      })),
+      rules: wireRules(file.mysql?.rules),
     },
   }
 }

@@ -73,6 +73,28 @@ export const tenantSchema = z
   })
   .strict()
 
+/** A wire-door cache rule (Postgres and MySQL doors alike): a table and/or a pattern, ttl, swr, tags. */
+const wireCacheRule = z
+  .object({
+    table: z.string().min(1).optional(),
+    pattern: z
+      .string()
+      .refine((p) => {
+        try {
+          new RegExp(p)
+          return true
+        } catch {
+          return false
+        }
+      }, 'not a valid regular expression')
+      .optional(),
+    ttl: duration.optional(),
+    swr: duration.optional(),
+    tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
+  })
+  .strict()
+  .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern')
+
 export const fileConfigSchema = z
   .object({
     http: z
@@ -123,30 +145,7 @@ export const fileConfigSchema = z
         requireTls: z.boolean().optional(),
         autoTtl: duration.optional(),
         maxResultSize: size.optional(),
-        rules: z
-          .array(
-            z
-              .object({
-                table: z.string().min(1).optional(),
-                pattern: z
-                  .string()
-                  .refine((p) => {
-                    try {
-                      new RegExp(p)
-                      return true
-                    } catch {
-                      return false
-                    }
-                  }, 'not a valid regular expression')
-                  .optional(),
-                ttl: duration.optional(),
-                swr: duration.optional(),
-                tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
-              })
-              .strict()
-              .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern'),
-          )
-          .optional(),
+        rules: z.array(wireCacheRule).optional(),
       })
       .strict()
       .optional(),
@@ -163,30 +162,7 @@ export const fileConfigSchema = z
         requireTls: z.boolean().optional(),
         autoTtl: duration.optional(),
         maxResultSize: size.optional(),
-        rules: z
-          .array(
-            z
-              .object({
-                table: z.string().min(1).optional(),
-                pattern: z
-                  .string()
-                  .refine((p) => {
-                    try {
-                      new RegExp(p)
-                      return true
-                    } catch {
-                      return false
-                    }
-                  }, 'not a valid regular expression')
-                  .optional(),
-                ttl: duration.optional(),
-                swr: duration.optional(),
-                tags: z.array(z.string().regex(/^[A-Za-z0-9_]{1,64}$/)).max(5).optional(),
-              })
-              .strict()
-              .refine((r) => r.table !== undefined || r.pattern !== undefined, 'a rule needs a table or a pattern'),
-          )
-          .optional(),
+        rules: z.array(wireCacheRule).optional(),
       })
       .strict()
       .optional(),

@@ -99,13 +99,13 @@ export function afterReload(running: SluiceConfig, next: SluiceConfig): SluiceCo
   }
 }
 
-/** The wire door's cache settings from the resolved configuration. */
-export function wireCacheSettings(pg: NonNullable<SluiceConfig['pg']>): WireCacheSettings {
+/** A wire door's cache settings (Postgres or MySQL section) from the resolved configuration. */
+export function wireCacheSettings(door: Pick<NonNullable<SluiceConfig['pg']>, 'cache' | 'autoTtlMs' | 'maxResultBytes' | 'rules'>): WireCacheSettings {
   return {
-    mode: pg.cache,
-    autoTtlMs: pg.autoTtlMs,
-    maxResultBytes: pg.maxResultBytes,
-    rules: pg.rules.map((r) => ({
+    mode: door.cache,
+    autoTtlMs: door.autoTtlMs,
+    maxResultBytes: door.maxResultBytes,
+    rules: door.rules.map((r) => ({
       ...(r.table !== undefined ? { table: r.table } : {}),
       ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
       policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },

@@ -184,16 +184,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
           analyze: analyzeMysql,
           authPlugin: config.mysql.auth,
           ...(tls ? { tls: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), require: config.mysql.requireTls } } : {}),
-          cacheSettings: {
-            mode: config.mysql.cache,
-            autoTtlMs: config.mysql.autoTtlMs,
-            maxResultBytes: config.mysql.maxResultBytes,
-            rules: config.mysql.rules.map((r) => ({
-              ...(r.table !== undefined ? { table: r.table } : {}),
-              ...(r.pattern !== undefined ? { pattern: new RegExp(r.pattern) } : {}),
-              policy: { ttlMs: r.ttlMs, swrMs: r.swrMs, tags: r.tags },
-            })),
-          },
+          cacheSettings: wireCacheSettings(config.mysql),
           logger,
         }).catch(async (err: unknown) => {
           server.close()

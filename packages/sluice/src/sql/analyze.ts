@@ -5,6 +5,7 @@
 // Prisma sends the same SQL text over and over with different parameters, so analyses are
 // memoised by SQL text: a parse costs ~50 µs, a memo hit a map lookup.
 import { loadModule, parseSync } from 'libpg-query'
+import { AnalysisMemo } from './analysis-memo.js'
 import { sqlShape } from './shape.js'
 
 export interface StatementAnalysis {
@@ -38,8 +39,7 @@ export function initSqlParser(): Promise<void> {
   return ready
 }
 
-const MEMO_LIMIT = 20_000
-const memo = new Map<string, StatementAnalysis>()
+const memo = new AnalysisMemo(sqlShape)
 
 const WRITE_TARGETS: Record<string, string> = {
   InsertStmt: 'relation',
@@ -56,17 +56,7 @@ const SESSION_STATEMENTS = new Set(['TransactionStmt', 'VariableSetStmt', 'Varia
  * names (the origin's `schema` parameter, else `public`).
  */
 export function analyzeSql(sql: string, defaultSchema = 'public'): StatementAnalysis {
-  const exact = memo.get(defaultSchema === 'public' ? sql : `${defaultSchema}\u0000${sql}`)
-  if (exact) return exact
-  // Literal values change nothing an analysis says: memoise by shape as well.
-  const shape = sqlShape(sql)
-  const memoKey = defaultSchema === 'public' ? shape : `${defaultSchema}\u0000${shape}`
-  const cached = memo.get(memoKey)
-  if (cached) return cached
-  const result = analyzeUncached(sql, defaultSchema)
-  if (memo.size >= MEMO_LIMIT) memo.clear()
-  memo.set(memoKey, result)
-  return result
+  return memo.get(sql, defaultSchema, analyzeUncached)
 }
 
 function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis {

@@ -20,6 +20,7 @@ import { createRequire } from 'node:module'
 import type { Parser } from 'node-sql-parser'
 import type { StatementAnalysis } from './analyze.js'
 import { MYSQL_SESSION_FUNCTIONS, MYSQL_VALUE_FUNCTIONS } from './mysql-functions.js'
+import { AnalysisMemo } from './analysis-memo.js'
 import { mysqlShape } from './mysql-shape.js'
 
 const require = createRequire(import.meta.url)
@@ -32,24 +33,14 @@ function parsers(): { database: string; parser: Parser }[] {
   return grammars
 }
 
-const MEMO_LIMIT = 20_000
-const memo = new Map<string, StatementAnalysis>()
+const memo = new AnalysisMemo(mysqlShape)
 
 /**
  * Analyses one SQL text (possibly several statements). `defaultDatabase` qualifies unqualified
  * table names (the database in the origin URL; see MysqlOriginPool.defaultSchema).
  */
 export function analyzeMysql(sql: string, defaultDatabase = ''): StatementAnalysis {
-  const db = defaultDatabase.toLowerCase()
-  const exact = memo.get(`${db}\u0000${sql}`)
-  if (exact) return exact
-  const memoKey = `${db}\u0000${mysqlShape(sql)}`
-  const cached = memo.get(memoKey)
-  if (cached) return cached
-  const result = analyzeUncached(sql, db)
-  if (memo.size >= MEMO_LIMIT) memo.clear()
-  memo.set(memoKey, result)
-  return result
+  return memo.get(sql, defaultDatabase.toLowerCase(), analyzeUncached)
 }
 
 const UNPARSED: StatementAnalysis = Object.freeze({

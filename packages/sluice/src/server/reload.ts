@@ -5,7 +5,7 @@
 // connection. Everything that shapes listeners, pools or the cache itself (ports, hosts, TLS,
 // origins and their pool settings, limits, cache size, Redis, tenants' behaviour) is only reported.
 import type { SluiceConfig, TenantConfig } from '../config/schema.js'
-import type { WireCacheSettings } from '../wire/postgres/cache-policy.js'
+import type { WireCacheSettings } from '../wire/cache-policy.js'
 
 export interface ReloadReport {
   /** What changed and was applied, e.g. `keys`, `pg.rules`, `logLevel`. */

@@ -1,11 +1,10 @@
-// Which MySQL wire statements may be cached: the hint syntax, rules and auto mode are the
-// Postgres door's (one syntax for both doors); the safety rules differ where the dialects do
+// Which MySQL wire statements are safe to cache: the hint syntax, rules, auto mode and decision memo
+// are shared with the Postgres door (wire/cache-policy.ts); the safety rules differ where the dialects do
 // (MySQL's volatile functions, its system schemas, user and system variables).
-import type { CachePolicy } from '../../cache/query-cache.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
-import { parseHint, type WireCacheSettings, type CacheRule } from '../postgres/cache-policy.js'
+import { statementPolicy } from '../cache-policy.js'
 
-export { parseHint, type WireCacheSettings, type CacheRule }
+export { parseHint, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
 
 // Functions whose result changes from one call to the next, or with the session: never cached.
 const VOLATILE = new Set([
@@ -40,31 +39,5 @@ export function unsafeReason(sql: string, a: StatementAnalysis): string | undefi
   return undefined
 }
 
-function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolean {
-  if (rule.table !== undefined && !a.reads.some((t) => t === rule.table || t.endsWith(`.${rule.table}`))) return false
-  if (rule.pattern !== undefined && !rule.pattern.test(sql)) return false
-  return rule.table !== undefined || rule.pattern !== undefined
-}
-
 /** The policy for a statement outside a transaction, or null (not cached); `notCached` hears why. */
-export function cachePolicyForStatement(
-  sql: string,
-  a: StatementAnalysis,
-  settings: WireCacheSettings,
-  notCached: (reason: string) => void = () => {},
-): CachePolicy | null {
-  const chosen =
-    parseHint(sql) ??
-    settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
-    (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
-  if (chosen === undefined) {
-    notCached('no rule or hint')
-    return null
-  }
-  const reason = unsafeReason(sql, a)
-  if (reason !== undefined) {
-    notCached(reason)
-    return null
-  }
-  return { ...chosen, tags: [...chosen.tags] }
-}
+export const cachePolicyForStatement = statementPolicy(unsafeReason)

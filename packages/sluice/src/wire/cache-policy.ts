@@ -1,0 +1,103 @@
+// Which wire statements may be cached, and for how long — the part both wire doors share: a hint
+// in a leading comment (`/* sluice: ttl=60 swr=30 tags=a,b */`), config rules, auto mode, and the
+// per-statement decision memo. What is *safe* to cache is the dialect's (wire/<door>/cache-policy.ts).
+import type { CachePolicy } from '../cache/query-cache.js'
+import type { StatementAnalysis } from '../sql/analyze.js'
+
+export interface WireCacheSettings {
+  /** `off`: only hinted statements and rules; `auto`: every safe read, with `autoTtlMs`. */
+  mode: 'off' | 'auto'
+  autoTtlMs: number
+  /** Results larger than this are answered but not cached. */
+  maxResultBytes: number
+  /** Cache rules from the config file, first match wins (after a hint, before auto). */
+  rules?: CacheRule[]
+}
+
+export interface CacheRule {
+  /** Matches statements reading this table (`schema.table`, or `table` in the default schema). */
+  table?: string
+  /** Matches statements whose text matches this regular expression. */
+  pattern?: RegExp
+  policy: CachePolicy
+}
+
+function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolean {
+  if (rule.table !== undefined && !a.reads.some((t) => t === rule.table || t.endsWith(`.${rule.table}`))) return false
+  if (rule.pattern !== undefined && !rule.pattern.test(sql)) return false
+  return rule.table !== undefined || rule.pattern !== undefined
+}
+
+const HINT = /^\s*\/\*\s*sluice:([^*]*)\*\//
+
+/** Parses a leading `/* sluice: … *\/` hint. Undefined when there is none or it is malformed. */
+export function parseHint(sql: string): CachePolicy | undefined {
+  const m = HINT.exec(sql)
+  if (!m) return undefined
+  let ttl = 0
+  let swr = 0
+  let tags: string[] = []
+  for (const part of m[1]!.trim().split(/\s+/).filter(Boolean)) {
+    const [k, v] = part.split('=', 2)
+    if (k === 'ttl' && v !== undefined && /^\d+(\.\d+)?$/.test(v)) ttl = Number(v)
+    else if (k === 'swr' && v !== undefined && /^\d+(\.\d+)?$/.test(v)) swr = Number(v)
+    else if (k === 'tags' && v !== undefined && /^[A-Za-z0-9_]{1,64}(,[A-Za-z0-9_]{1,64}){0,4}$/.test(v)) tags = v.split(',')
+    else return undefined
+  }
+  if (ttl === 0 && swr === 0) ttl = 60
+  return { ttlMs: ttl * 1000, swrMs: swr * 1000, tags }
+}
+
+/** Why a statement may not be cached (the dialect's safety rules), or undefined when it may. */
+export type UnsafeReason = (sql: string, a: StatementAnalysis) => string | undefined
+
+/**
+ * A door's decision function: the policy for a statement outside a transaction, or null (not
+ * cached). `notCached` hears why a statement that could have been cached was not (for statistics
+ * and metrics).
+ *
+ * Applications repeat their statements: decisions are kept per statement text and settings (a
+ * reload brings new settings, hence new decisions); the reason is still reported each time.
+ */
+export function statementPolicy(unsafeReason: UnsafeReason) {
+  const decisions = new WeakMap<WireCacheSettings, Map<string, Decision>>()
+
+  function decide(sql: string, a: StatementAnalysis, settings: WireCacheSettings): Decision {
+    const chosen =
+      parseHint(sql) ??
+      settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
+      (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
+    if (chosen === undefined) return { analysis: a, policy: null, reason: 'no rule or hint' }
+    const reason = unsafeReason(sql, a)
+    if (reason !== undefined) return { analysis: a, policy: null, reason }
+    return { analysis: a, policy: Object.freeze({ ...chosen, tags: Object.freeze([...chosen.tags]) }) }
+  }
+
+  return function cachePolicyForStatement(
+    sql: string,
+    a: StatementAnalysis,
+    settings: WireCacheSettings,
+    notCached: (reason: string) => void = () => {},
+  ): Readonly<CachePolicy> | null {
+    let bySql = decisions.get(settings)
+    if (bySql === undefined) decisions.set(settings, (bySql = new Map()))
+    let d = bySql.get(sql)
+    // The analysis object is part of the key (it is memoised per text and default schema, and table
+    // rules depend on the schema-qualified tables it found).
+    if (d === undefined || d.analysis !== a) {
+      d = decide(sql, a, settings)
+      if (bySql.size >= DECISION_LIMIT) bySql.clear()
+      bySql.set(sql, d)
+    }
+    if (d.reason !== undefined) notCached(d.reason)
+    return d.policy
+  }
+}
+
+interface Decision {
+  analysis: StatementAnalysis
+  policy: Readonly<CachePolicy> | null
+  reason?: string
+}
+
+const DECISION_LIMIT = 10_000

@@ -22,29 +22,37 @@ export const READ_OPERATIONS: ReadonlySet<string> = CACHEABLE_OPERATIONS
 // An application sends a handful of distinct strategies over and over: parsed policies are kept
 // by header values (bounded; a client inventing new values each time just misses the memo).
 const MEMO_LIMIT = 512
-const memo = new Map<string, Map<string, Readonly<CachePolicy> | null>>()
+/** A parsed strategy, as an eventual and as a strict policy (a tenant's consistency picks one). */
+interface Parsed {
+  eventual: Readonly<CachePolicy>
+  strict: Readonly<CachePolicy>
+}
+const memo = new Map<string, Map<string, Parsed | null>>()
 let memoSize = 0
 
 /**
  * The caller's cache policy, or null when it asked for none (no header, `no-cache`, or neither
  * max-age nor stale-while-revalidate). Invalid tags are refused with P6005, never truncated.
- * The returned policy is shared between requests: never modify it.
+ * `strict`: the tenant confirms hits against the shared tier. The returned policy is shared
+ * between requests: never modify it.
  */
-export function cachePolicyFrom(cacheControl: string | undefined, tagsHeader: string | undefined): Readonly<CachePolicy> | null {
+export function cachePolicyFrom(cacheControl: string | undefined, tagsHeader: string | undefined, strict = false): Readonly<CachePolicy> | null {
   if (cacheControl === undefined || cacheControl === 'no-cache') return null
   const tags = tagsHeader ?? ''
-  const known = memo.get(cacheControl)?.get(tags)
-  if (known !== undefined) return known
-  const policy = parsePolicy(cacheControl, tagsHeader)
-  if (memoSize >= MEMO_LIMIT) {
-    memo.clear()
-    memoSize = 0
+  let parsed = memo.get(cacheControl)?.get(tags)
+  if (parsed === undefined) {
+    const policy = parsePolicy(cacheControl, tagsHeader)
+    parsed = policy === null ? null : { eventual: Object.freeze(policy), strict: Object.freeze({ ...policy, strict: true }) }
+    if (memoSize >= MEMO_LIMIT) {
+      memo.clear()
+      memoSize = 0
+    }
+    let byTags = memo.get(cacheControl)
+    if (byTags === undefined) memo.set(cacheControl, (byTags = new Map()))
+    byTags.set(tags, parsed)
+    memoSize++
   }
-  let byTags = memo.get(cacheControl)
-  if (byTags === undefined) memo.set(cacheControl, (byTags = new Map()))
-  byTags.set(tags, policy === null ? null : Object.freeze(policy))
-  memoSize++
-  return policy
+  return parsed === null ? null : strict ? parsed.strict : parsed.eventual
 }
 
 function parsePolicy(cacheControl: string, tagsHeader: string | undefined): CachePolicy | null {

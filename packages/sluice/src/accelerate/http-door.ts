@@ -178,8 +178,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     // (policy objects are shared between requests: see cachePolicyFrom)
     const raw = await readBody(req, limits.maxRequestSize)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
-    let policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader)
-    if (policy !== null && tenant.consistency === 'strict') policy = { ...policy, strict: true }
+    const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader, tenant.consistency === 'strict')
     let key: string | undefined
     if (policy !== null) {
       // The hot path: one string key from the raw body, one map lookup, the stored bytes out.

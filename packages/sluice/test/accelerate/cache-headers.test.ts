@@ -21,6 +21,11 @@ describe('cachePolicyFrom', () => {
     expect(cachePolicyFrom('max-age=61', 'y')).not.toBe(a)
     expect(cachePolicyFrom('max-age=61', 'y')?.tags).toEqual(['y'])
     expect(cachePolicyFrom('max-age=62', undefined)?.ttlMs).toBe(62_000)
+    // A strict tenant gets its own shared variant; the eventual one is untouched.
+    const strict = cachePolicyFrom('max-age=61', 'x', true)
+    expect(strict).toEqual({ ttlMs: 61_000, swrMs: 0, tags: ['x'], strict: true })
+    expect(cachePolicyFrom('max-age=61', 'x', true)).toBe(strict)
+    expect(cachePolicyFrom('max-age=61', 'x')?.strict).toBe(false)
   })
 
   it('refuses invalid values and tags every time, not only the first', () => {

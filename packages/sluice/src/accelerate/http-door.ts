@@ -212,7 +212,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const q = parseQuery(parseJson(raw))
     const shape = shapeOf(tenant, q)
     try {
-      return await answerFromOrigin(res, tenant, line, headers, ctx.started, raw, key, policy, q, shape)
+      return await answerFromOrigin(res, tenant, line, headers, ctx.started, key, policy, q, shape)
     } catch (err) {
       if (shape !== undefined) shapes!.error(shape, performance.now())
       throw err
@@ -226,7 +226,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     line: string,
     headers: Record<string, string>,
     started: number,
-    raw: Buffer,
     key: string | undefined,
     policy: Readonly<CachePolicy> | null,
     q: QueryBody,
@@ -242,8 +241,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (shape !== undefined) {
         const now = performance.now()
         shapes!.miss(shape, now - started, now)
-        const reason = produced.notStoredReason ?? notStoredReason(produced, policy, raw.length + 256)
-        if (reason !== undefined) shapes!.noteReason(shape, reason)
+        if (produced.notStoredReason !== undefined) shapes!.noteReason(shape, produced.notStoredReason)
       }
       return
     }
@@ -270,14 +268,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       const reason = rawSql ? 'raw query' : tracked ? 'write' : 'no cache strategy'
       shapes!.uncached(shape, reason, now - started, now)
     }
-  }
-
-  /** Why a produced result was not kept, when the door can tell (the cache decides the rest). */
-  function notStoredReason(produced: Produced, policy: Readonly<CachePolicy>, keyBytes: number): string | undefined {
-    if (!cache.usable) return 'cache bypassed (shared tier unavailable)'
-    if (policy.ttlMs + policy.swrMs <= 0) return 'ttl and swr are 0'
-    if (produced.payload.length + keyBytes > cache.maxBytes / 4) return 'too large'
-    return undefined
   }
 
   async function handleTransactionQuery(req: IncomingMessage, res: ServerResponse, id: string, tx: TransactionEntry<Tenant>, headers: Record<string, string>, started: number): Promise<void> {

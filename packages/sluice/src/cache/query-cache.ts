@@ -371,6 +371,8 @@ export class QueryCache {
   async #store(key: string, policy: CachePolicy, p: Produced): Promise<boolean> {
     const lifetime = policy.ttlMs + policy.swrMs
     if (!p.storable || lifetime <= 0 || p.startedSeq === NO_CLOCK) {
+      // Why, for per-shape statistics (a producer's own reason stays).
+      p.notStoredReason ??= p.startedSeq === NO_CLOCK ? 'cache bypassed (shared tier unavailable)' : lifetime <= 0 ? 'ttl and swr are 0' : undefined
       this.#stats.fillsSkipped++
       return false
     }
@@ -383,10 +385,12 @@ export class QueryCache {
       // Fence against every node's invalidations, not only those that reached us already.
       try {
         if (!shared.healthy || !(await shared.confirm(p.deps, p.startedSeq))) {
+          if (!shared.healthy) p.notStoredReason ??= 'cache bypassed (shared tier unavailable)'
           this.#stats.fillsFenced++
           return false
         }
       } catch {
+        p.notStoredReason ??= 'cache bypassed (shared tier unavailable)'
         this.#stats.fillsSkipped++
         return false
       }
@@ -395,6 +399,7 @@ export class QueryCache {
     this.#lru.set(key, entry, { ttl: lifetime })
     if (this.#lru.peek(key) !== entry) {
       // Refused by the LRU (larger than one entry may be).
+      p.notStoredReason ??= 'too large'
       this.#stats.fillsSkipped++
       return false
     }

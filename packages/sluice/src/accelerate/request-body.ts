@@ -7,23 +7,39 @@ import { HttpError, invalidParameters } from './errors.js'
  * the limit is crossed, without buffering the rest; the connection is closed afterwards.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => readBodyThen(req, limit, (err, body) => (err ? reject(err) : resolve(body!))))
+}
+
+/**
+ * `readBody` with a callback, called exactly once: the cache-hit path answers from it without a
+ * promise (the callback runs outside any promise: it must not throw).
+ */
+export function readBodyThen(req: IncomingMessage, limit: number, done: (err: Error | undefined, body?: Buffer) => void): void {
   const declared = Number(req.headers['content-length'] ?? NaN)
-  if (declared > limit) return Promise.reject(tooLarge(limit))
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) {
-        req.removeAllListeners('data')
-        req.resume()
-        reject(tooLarge(limit))
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    req.on('error', reject)
+  if (declared > limit) return done(tooLarge(limit))
+  const chunks: Buffer[] = []
+  let size = 0
+  let settled = false
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length
+    if (size > limit) {
+      req.removeAllListeners('data')
+      req.resume()
+      settled = true
+      done(tooLarge(limit))
+      return
+    }
+    chunks.push(chunk)
+  })
+  req.on('end', () => {
+    if (settled) return
+    settled = true
+    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+  })
+  req.on('error', (err) => {
+    if (settled) return
+    settled = true
+    done(err)
   })
 }
 

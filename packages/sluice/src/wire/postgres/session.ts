@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
-import { collectReads, collectWrites, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { collectReads, collectWritesFrom, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
@@ -450,7 +450,7 @@ export class Session {
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     const shapes = this.#ctx.shapes
     if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
-    this.#noteStatement(sql, analysis)
+    this.#noteStatement(analysis)
     this.#ctx.answered('none')
     await this.#forward(f.bytes)
     this.#awaitingReady++
@@ -482,9 +482,9 @@ export class Session {
   }
 
   /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
-  #noteStatement(sql: string, analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)): void {
+  #noteStatement(analysis: StatementAnalysis): void {
     // Writes, and reads calling functions that may write, are invalidated when the transaction ends.
-    collectWrites([sql], this.#route!.origin.defaultSchema, true, this.#writes)
+    collectWritesFrom(analysis, true, this.#writes)
     if (analysis.sessionState) {
       if (this.#link) this.#link.dirty = true
       else this.#dirtyNext = true
@@ -717,7 +717,7 @@ export class Session {
       if (shapes !== undefined) {
         shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, this.#batchReason), undefined, performance.now())
       }
-      this.#noteStatement(sql, analysis)
+      this.#noteStatement(analysis)
     }
     const serverStmt = await this.#serverStatement(stmt)
     return this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))

@@ -7,7 +7,7 @@
 import type pg from 'pg'
 import type { Duplex } from 'node:stream'
 import { FrameReader, type Frame } from './protocol.js'
-import { tickWriter } from '../../util/cork.js'
+import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
 
 interface PgInternals {
@@ -37,7 +37,7 @@ export class ServerLink {
   private constructor(client: pg.PoolClient) {
     this.#client = client
     this.#stream = (client as unknown as PgInternals).connection.stream
-    this.write = tickWriter(this.#stream)
+    this.write = coalescingWriter(this.#stream)
     this.#saved = this.#stream.listeners('data') as ((...args: unknown[]) => void)[]
     this.#stream.removeAllListeners('data')
     this.#stream.on('data', this.#dataListener)
@@ -70,7 +70,7 @@ export class ServerLink {
   }
 
   /** Writes made in one tick leave in one system call. */
-  readonly write: (bytes: Buffer) => void
+  readonly write: CoalescingWriter
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)
@@ -84,6 +84,8 @@ export class ServerLink {
   release(destroy = false): void {
     if (this.#released) return
     this.#released = true
+    // What this session wrote goes out before anyone else writes to the connection.
+    this.write.flush()
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
     if (destroy || this.#reader.pending > 0) {

@@ -34,7 +34,7 @@ import {
 } from './protocol.js'
 import { ScramExchange } from './scram.js'
 import { ServerLink } from './server-link.js'
-import { tickWriter } from '../../util/cork.js'
+import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import { cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
@@ -125,7 +125,7 @@ export class Session {
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id
     this.#socket = socket
-    this.#write = tickWriter(socket)
+    this.#write = coalescingWriter(socket)
     this.#ctx = ctx
     socket.setNoDelay(true)
     this.#attach(socket)
@@ -141,11 +141,12 @@ export class Session {
   #upgrade(context: SecureContext): void {
     const raw = this.#socket as Socket
     raw.off('data', this.#dataListener)
+    this.#write.flush()
     raw.write(Buffer.from('S'))
     const secure = new TLSSocket(raw, { isServer: true, secureContext: context })
     secure.on('error', () => this.#close())
     this.#socket = secure
-    this.#write = tickWriter(secure)
+    this.#write = coalescingWriter(secure)
     this.#attach(secure)
   }
 
@@ -174,7 +175,7 @@ export class Session {
   shutdown(): void {
     if (this.#phase === 'closed') return
     this.#send(errorResponse('57P01', 'terminating connection due to administrator command (Sluice is shutting down)', 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 
@@ -200,7 +201,13 @@ export class Session {
   }
 
   /** Writes to the client; those made in one tick leave in one system call. */
-  #write: (bytes: Buffer) => void
+  #write: CoalescingWriter
+
+  /** Ends the client connection after what was written to it. */
+  #end(): void {
+    this.#write.flush()
+    this.#socket.end()
+  }
 
   #send(bytes: Buffer): void {
     if (this.#phase === 'closed' || this.#socket.destroyed) return
@@ -234,7 +241,7 @@ export class Session {
     else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn', 'no origin connection within pool_timeout; session closed')
     else this.#logError(sqlstate, text, 'error', 'wire session failed', err)
     this.#send(errorResponse(sqlstate, text, 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 
@@ -269,7 +276,7 @@ export class Session {
     if (code === CANCEL_REQUEST) {
       if (f.body.length < 12) throw new ProtocolError('truncated cancel request')
       this.#ctx.findByKey(f.body.readInt32BE(4), f.body.readInt32BE(8))?.cancel()
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -277,7 +284,7 @@ export class Session {
     if (this.#ctx.requireTls && !this.encrypted) {
       this.#logError('28000', 'TLS required', 'info', 'session refused')
       this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -289,7 +296,7 @@ export class Session {
     if (!route) {
       this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info', 'session refused')
       this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -316,7 +323,7 @@ export class Session {
     const refuse = () => {
       this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info', 'session refused')
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#close()
     }
     if (this.#phase === 'password') {
@@ -406,7 +413,7 @@ export class Session {
   async #dispatch(f: Frame): Promise<void> {
     switch (f.type) {
       case T.Terminate:
-        this.#socket.end()
+        this.#end()
         return this.#close()
       case T.Query:
         return this.#query(f)
@@ -856,7 +863,7 @@ export class Session {
     link.release(true)
     if (this.#phase === 'closed') return
     this.#send(errorResponse('08006', 'Sluice: the origin closed the server connection', 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 

@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
-import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
+import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
 import { collectReads, collectWritesFrom, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
@@ -78,6 +78,20 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 
 /** A fill that cannot stand in for the client's own messages (it failed): relay them instead. */
 class NotCacheable extends Error {}
+
+/**
+ * What handling a message returns: nothing when it was done synchronously (the common case: the
+ * server connection is held or parked), a promise when it had to wait (a connection from the pool,
+ * the shared cache, a fill).
+ */
+type Step = Promise<void> | void
+
+/** `next` after `step`: at once when `step` was done synchronously. */
+function andThen<T>(step: Step, next: () => T): T | Promise<T> {
+  return step === undefined ? next() : step.then(next)
+}
+
+const READY_IDLE = readyForQuery('I')
 
 export class Session {
   /** Request id of the session (`<id>-<region>`), on every log line about it. */
@@ -192,12 +206,26 @@ export class Session {
     try {
       for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
         const frame = f
-        this.#pending++
-        this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
+        if (this.#pending === 0) {
+          // Nothing in flight: handled right here; only what has to wait goes through the chain.
+          const step = this.#handle(frame)
+          if (step !== undefined) {
+            this.#pending++
+            this.#work = step.then(this.#handled, this.#handledWithError)
+          }
+        } else {
+          this.#pending++
+          this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
+        }
+        if (this.#closed) return
       }
     } catch (err) {
       this.#fail(err)
     }
+  }
+
+  get #closed(): boolean {
+    return this.#phase === 'closed'
   }
 
   /** Writes to the client; those made in one tick leave in one system call. */
@@ -245,7 +273,7 @@ export class Session {
     this.#close()
   }
 
-  async #handle(f: Frame): Promise<void> {
+  #handle(f: Frame): Step {
     switch (this.#phase) {
       case 'startup':
         return this.#startup(f)
@@ -369,7 +397,7 @@ export class Session {
     this.#send(Buffer.concat(out))
   }
 
-  async #command(f: Frame): Promise<void> {
+  #command(f: Frame): Step {
     // Outside a transaction, an extended-protocol batch is held until its Sync to see whether it
     // is one cacheable execution (Parse? Bind Describe? Execute Sync).
     if (this.#batch !== undefined) {
@@ -410,7 +438,7 @@ export class Session {
     for (const f of frames) await this.#dispatch(f)
   }
 
-  async #dispatch(f: Frame): Promise<void> {
+  #dispatch(f: Frame): Step {
     switch (f.type) {
       case T.Terminate:
         this.#end()
@@ -426,10 +454,10 @@ export class Session {
       case T.Close:
         return this.#closeStatement(f)
       case T.Sync:
-        await this.#forward(f.bytes)
-        this.#awaitingReady++
-        this.#inBatch = false
-        return
+        return andThen(this.#forward(f.bytes), () => {
+          this.#awaitingReady++
+          this.#inBatch = false
+        })
       case T.Execute:
       case T.Flush:
         this.#inBatch = true
@@ -444,7 +472,7 @@ export class Session {
     }
   }
 
-  async #query(f: Frame): Promise<void> {
+  #query(f: Frame): Step {
     const sql = new BodyReader(f.body).cstring()
     const route = this.#route!
     const analysis = analyzeSql(sql, route.origin.defaultSchema)
@@ -459,7 +487,10 @@ export class Session {
     if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
     this.#noteStatement(analysis)
     this.#ctx.answered('none')
-    await this.#forward(f.bytes)
+    return andThen(this.#forward(f.bytes), this.#awaitReady)
+  }
+
+  readonly #awaitReady = (): void => {
     this.#awaitingReady++
   }
 
@@ -502,24 +533,30 @@ export class Session {
   #unconfirmed = new Set<string>()
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
-  async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Promise<void> {
+  #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
     const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
-    let hit = this.#ctx.cache.getLocal(key, policy)
-    if (hit === null) hit = await this.#ctx.cache.get(key, policy)
-    if (hit !== undefined) {
-      if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
-      this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
-      this.#send(hit.entry.payload)
-      this.#send(readyForQuery('I'))
-      this.#observeCached(sql, analysis, started, true)
-      return
-    }
+    // A hit in the local tier is answered synchronously.
+    const local = this.#ctx.cache.getLocal(key, policy)
+    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => this.#answerCached(sql, policy, bytes, analysis, key, started, hit))
+    return this.#answerCached(sql, policy, bytes, analysis, key, started, local)
+  }
+
+  #answerCached(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number, hit: Lookup): Step {
+    if (hit === undefined) return this.#fillQuery(sql, policy, bytes, analysis, key, started)
+    if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
+    this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
+    this.#send(hit.entry.payload)
+    this.#send(READY_IDLE)
+    this.#observeCached(sql, analysis, started, true)
+  }
+
+  async #fillQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number): Promise<void> {
     this.#ctx.answered('miss')
     const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
     this.#send(produced.payload)
-    this.#send(readyForQuery('I'))
+    this.#send(READY_IDLE)
     this.#observeCached(sql, analysis, started, false, produced)
   }
 
@@ -669,7 +706,7 @@ export class Session {
   // Extended protocol: statement names are per client; on the server they are named after
   // their text, prepared once per server connection and re-prepared wherever needed.
 
-  async #parse(f: Frame): Promise<void> {
+  #parse(f: Frame): Step {
     const r = new BodyReader(f.body)
     const name = r.cstring()
     const query = r.cstring()
@@ -683,7 +720,13 @@ export class Session {
     const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
     const info: StatementInfo = { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) }
     this.#statements.set(name, info)
-    const link = await this.#ensureLink()
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#prepareOn(l, info))
+    this.#prepareOn(link, info)
+  }
+
+  #prepareOn(link: ServerLink, info: StatementInfo): void {
+    const serverName = info.serverName
     if (link.prepared.has(serverName)) {
       // Already prepared on this connection: a no-op Parse keeps ParseComplete in order.
       this.#parseQueue.push({ swallow: false })
@@ -697,11 +740,16 @@ export class Session {
   }
 
   /** Makes sure `stmt` exists on the current server connection; returns its server-side name. */
-  async #serverStatement(stmt: string): Promise<string> {
+  #serverStatement(stmt: string): string | Promise<string> {
     if (stmt === '') return ''
     const info = this.#statements.get(stmt)
     if (!info) return stmt // unknown: let the server say so
-    const link = await this.#ensureLink()
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#preparedOn(l, info))
+    return this.#preparedOn(link, info)
+  }
+
+  #preparedOn(link: ServerLink, info: StatementInfo): string {
     if (!link.prepared.has(info.serverName)) {
       this.#parseQueue.push({ swallow: true, prepares: info.serverName })
       link.prepared.add(info.serverName)
@@ -711,7 +759,7 @@ export class Session {
     return info.serverName
   }
 
-  async #bind(f: Frame): Promise<void> {
+  #bind(f: Frame): Step {
     const r = new BodyReader(f.body)
     const portal = r.cstring()
     const stmt = r.cstring()
@@ -726,20 +774,22 @@ export class Session {
       }
       this.#noteStatement(analysis)
     }
-    const serverStmt = await this.#serverStatement(stmt)
-    return this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+    const forward = (serverStmt: string) => this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+    const serverStmt = this.#serverStatement(stmt)
+    return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
   }
 
-  async #describe(f: Frame): Promise<void> {
+  #describe(f: Frame): Step {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
     if (kind !== 0x53 /* S */ || name === '') return this.#forward(f.bytes)
-    const serverStmt = await this.#serverStatement(name)
-    return this.#forward(message('D', { byte: kind }, serverStmt))
+    const forward = (serverStmt: string) => this.#forward(message('D', { byte: kind }, serverStmt))
+    const serverStmt = this.#serverStatement(name)
+    return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
   }
 
-  async #closeStatement(f: Frame): Promise<void> {
+  #closeStatement(f: Frame): Step {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
@@ -752,34 +802,48 @@ export class Session {
 
   // ---- server side -----------------------------------------------------------------------
 
-  async #ensureLink(): Promise<ServerLink> {
+  /** The server connection for the next message: the one held, else a parked one at once, else one from the pool. */
+  #ensureLink(): ServerLink | Promise<ServerLink> {
     if (this.#link) return this.#link
+    if (this.#acquiring === undefined) {
+      const parked = ServerLink.take(this.#route!.origin)
+      if (parked !== undefined) return this.#adopt(parked)
+    }
     this.#acquiring ??= ServerLink.acquire(this.#route!.origin).then((link) => {
-      this.#link = link
       this.#acquiring = undefined
-      link.listen(
-        (frame) => {
-          // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,
-          // and then later frames queue behind it.
-          if (this.#relayBusy) {
-            this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
-            return
-          }
-          const pending = this.#fromServer(link, frame)
-          if (pending) {
-            this.#relayBusy = true
-            this.#relay = pending.catch((err: unknown) => this.#fail(err)).finally(() => (this.#relayBusy = false))
-          }
-        },
-        () => this.#serverClosed(link),
-      )
-      return link
+      return this.#adopt(link)
     })
     return this.#acquiring
   }
 
-  async #forward(bytes: Buffer): Promise<void> {
-    const link = await this.#ensureLink()
+  #adopt(link: ServerLink): ServerLink {
+    this.#link = link
+    link.listen(
+      (frame) => {
+        // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,
+        // and then later frames queue behind it.
+        if (this.#relayBusy) {
+          this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
+          return
+        }
+        const pending = this.#fromServer(link, frame)
+        if (pending) {
+          this.#relayBusy = true
+          this.#relay = pending.catch((err: unknown) => this.#fail(err)).finally(() => (this.#relayBusy = false))
+        }
+      },
+      () => this.#serverClosed(link),
+    )
+    return link
+  }
+
+  #forward(bytes: Buffer): Step {
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#writeTo(l, bytes))
+    this.#writeTo(link, bytes)
+  }
+
+  #writeTo(link: ServerLink, bytes: Buffer): void {
     if (this.#dirtyNext) {
       link.dirty = true
       this.#dirtyNext = false

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
-import { collectReads, collectWritesFrom, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { collectReads, collectWritesFrom, emptyWriteSet, hasWrites, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
@@ -92,6 +92,7 @@ function andThen<T>(step: Step, next: () => T): T | Promise<T> {
 }
 
 const READY_IDLE = readyForQuery('I')
+const ROLLBACK_COMPLETE = message('C', 'ROLLBACK')
 
 export class Session {
   /** Request id of the session (`<id>-<region>`), on every log line about it. */
@@ -123,7 +124,8 @@ export class Session {
   /** For each Parse forwarded in order: swallow its ParseComplete? and what it prepares. */
   #parseQueue: { swallow: boolean; prepares?: string }[] = []
   #writes: WriteSet = emptyWriteSet()
-  #lastTag = ''
+  /** The last command completed was a ROLLBACK. */
+  #rolledBack = false
   #internal = 0
   /** Why the statement being decided on is not cached (heard from cachePolicyForStatement). */
   #reason: string | undefined
@@ -870,36 +872,41 @@ export class Session {
         break
       }
       case T.CommandComplete:
-        this.#lastTag = new BodyReader(f.body).cstring()
+        // Only whether the transaction rolled back matters: no tag string is made.
+        this.#rolledBack = f.bytes.length === ROLLBACK_COMPLETE.length && f.bytes.equals(ROLLBACK_COMPLETE)
         break
       case T.ErrorResponse:
         this.#logServerError(f.body)
         break
       case T.ReadyForQuery: {
         this.#awaitingReady--
-        this.#parseQueue = []
+        if (this.#parseQueue.length > 0) this.#parseQueue = []
         // Parses skipped after an error never happened on the server.
-        for (const name of this.#unconfirmed) link.prepared.delete(name)
-        this.#unconfirmed.clear()
-        const status = String.fromCharCode(f.body[0]!) as 'I' | 'T' | 'E'
-        const finish = () => {
-          this.#txStatus = status
-          this.#send(f.bytes)
-          if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
+        if (this.#unconfirmed.size > 0) {
+          for (const name of this.#unconfirmed) link.prepared.delete(name)
+          this.#unconfirmed.clear()
         }
-        if (status === 'I') {
+        const status = f.bytes[5] === 0x49 ? 'I' : f.bytes[5] === 0x54 ? 'T' : 'E'
+        if (status === 'I' && hasWrites(this.#writes)) {
           // The transaction ended. Invalidate what it wrote before the client hears of it —
           // unless it rolled back.
           const writes = this.#writes
           this.#writes = emptyWriteSet()
-          const inv = this.#lastTag !== 'ROLLBACK' ? writeInvalidation(this.#route!.origin.id, writes) : null
-          if (inv) return this.#ctx.cache.invalidate(inv).then(finish)
+          const inv = this.#rolledBack ? null : writeInvalidation(this.#route!.origin.id, writes)
+          if (inv) return this.#ctx.cache.invalidate(inv).then(() => this.#ready(link, f, status))
         }
-        finish()
+        this.#ready(link, f, status)
         return
       }
     }
     this.#send(f.bytes)
+  }
+
+  /** ReadyForQuery relayed; the connection goes back when the transaction is over and nothing is in flight. */
+  #ready(link: ServerLink, f: Frame, status: 'I' | 'T' | 'E'): void {
+    this.#txStatus = status
+    this.#send(f.bytes)
+    if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
   }
 
   /** Transaction over and nothing in flight: the server connection goes back to the pool. */

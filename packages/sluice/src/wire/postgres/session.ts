@@ -8,7 +8,7 @@ import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
 import { collectReads, collectWritesFrom, emptyWriteSet, hasWrites, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
-import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
+import { analyzeSql, rememberSqlText, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
 import {
@@ -535,10 +535,13 @@ export class Session {
   #unconfirmed = new Set<string>()
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
+  /** Cache keys of the session's simple queries start with this (tenant, origin, database, user). */
+  #keyPrefix: string | undefined
+
   #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
-    const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
+    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
     const local = this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => this.#answerCached(sql, policy, bytes, analysis, key, started, hit))
@@ -552,6 +555,8 @@ export class Session {
     this.#send(hit.entry.payload)
     this.#send(READY_IDLE)
     this.#observeCached(sql, analysis, started, true)
+    // A text answered from the cache comes again: its analysis is found by the text next time.
+    rememberSqlText(sql, this.#route!.origin.defaultSchema, analysis)
   }
 
   async #fillQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number): Promise<void> {

@@ -629,7 +629,7 @@ export class Session {
    * A held extended-protocol batch at its Sync. One cacheable execution is answered from the
    * cache (or filled through a server connection of its own); anything else is relayed as usual.
    */
-  async #extendedBatch(batch: Frame[]): Promise<void> {
+  #extendedBatch(batch: Frame[]): Step {
     const shape = batch.map((f) => f.type)
     let i = 0
     const parse = shape[i] === T.Parse ? batch[i++] : undefined
@@ -684,14 +684,38 @@ export class Session {
         2,
       )
     const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
+    const local = this.#ctx.cache.getLocal(key, policy)
+    if (local !== null && local !== undefined) {
+      // A hit in the local tier is answered synchronously.
+      this.#ctx.answered(local.state === 'fresh' ? 'ttl' : 'swr')
+      if (local.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
+      this.#send(Buffer.concat([head, local.entry.payload, READY_IDLE]))
+      this.#observeCached(sql, analysis, started, true)
+      rememberSqlText(sql, route.origin.defaultSchema, analysis)
+      return
+    }
+    return this.#extendedLookup(batch, sql, analysis, policy, key, produce, head, started, local)
+  }
+
+  /** The rest of #extendedBatch when the local tier did not answer: the shared tier, or a fill. */
+  async #extendedLookup(
+    batch: Frame[],
+    sql: string,
+    analysis: StatementAnalysis,
+    policy: CachePolicy,
+    key: string,
+    produce: () => Promise<Produced>,
+    head: Buffer,
+    started: number,
+    local: null | undefined,
+  ): Promise<void> {
     try {
-      let hit = this.#ctx.cache.getLocal(key, policy)
-      if (hit === null) hit = await this.#ctx.cache.get(key, policy)
+      const hit = local === null ? await this.#ctx.cache.get(key, policy) : undefined
       this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
       const produced = hit ? undefined : await this.#ctx.cache.fill(key, policy, produce)
       const payload = hit ? hit.entry.payload : produced!.payload
       if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
-      this.#send(Buffer.concat([head, payload, readyForQuery('I')]))
+      this.#send(Buffer.concat([head, payload, READY_IDLE]))
       this.#observeCached(sql, analysis, started, hit !== undefined, produced)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err

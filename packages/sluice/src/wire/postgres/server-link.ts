@@ -127,6 +127,8 @@ export class ServerLink {
 
   /** Hands a released connection back to the pool, pg's own parser attached again (the park calls this). */
   returnToPool(): void {
+    // Part of a message the server sent while parked: pg's parser cannot take over mid-message.
+    if (this.#reader.pending > 0) return this.#discard()
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
     this.#client.off('error', this.#errorListener)

@@ -33,12 +33,26 @@ export function collectWrites(
   into: WriteSet = emptyWriteSet(),
   dialect: SqlDialect = 'postgres',
 ): WriteSet {
-  const readOnly = dialect === 'mysql' ? MYSQL_READ_ONLY_FUNCTIONS : READ_ONLY_FUNCTIONS
-  for (const sql of statements) {
-    const a = analyzeFor(dialect, sql, defaultSchema)
-    for (const t of a.writes) into.tables.add(t)
-    if (a.writesUnknown) into.unknown = true
-    if (raw && a.functions.some((f) => !readOnly.has(f))) into.unknown = true
+  for (const sql of statements) collectWritesFrom(analyzeFor(dialect, sql, defaultSchema), raw, into, dialect)
+  return into
+}
+
+/**
+ * Adds the writes of one statement already analysed (by `dialect`'s parser) to `into`, by the
+ * rules of collectWrites: a door that analysed the statement to decide on it does not parse or
+ * shape it a second time.
+ */
+export function collectWritesFrom(a: StatementAnalysis, raw: boolean, into: WriteSet, dialect: SqlDialect = 'postgres'): WriteSet {
+  for (const t of a.writes) into.tables.add(t)
+  if (a.writesUnknown) into.unknown = true
+  if (raw && !into.unknown) {
+    const readOnly = dialect === 'mysql' ? MYSQL_READ_ONLY_FUNCTIONS : READ_ONLY_FUNCTIONS
+    for (const f of a.functions) {
+      if (!readOnly.has(f)) {
+        into.unknown = true
+        break
+      }
+    }
   }
   return into
 }

@@ -21,6 +21,7 @@ export class Metrics {
       help: 'Requests answered, by door, operation, cache status (ttl|swr|miss|none|error) and error code',
       labelNames: ['door', 'operation', 'status', 'code'],
       registers: [r],
+      collect: () => Tally.flush(this.#requestTallies, this.requests),
     })
     this.latency = new Histogram({
       name: 'sluice_request_duration_seconds',
@@ -40,6 +41,7 @@ export class Metrics {
       help: 'Statements that could have been cached but were not, by reason',
       labelNames: ['door', 'reason'],
       registers: [r],
+      collect: () => Tally.flush(this.#notCachedTallies, this.notCached),
     })
     const { cache, origins } = sources
     const cacheGauge = (name: string, help: string, read: (s: ReturnType<QueryCache['stats']>) => number) =>
@@ -76,19 +78,44 @@ export class Metrics {
     poolGauge('sluice_pool_timeouts', 'Waits that ran past pool_timeout (cumulative)', (o) => o.stats().timeouts)
   }
 
-  // Label children, found by property lookups instead of prom-client's per-call label hashing:
-  // the request counter is bumped on every answer, cache hits included.
-  #requestChildren = new Map<string, Map<string, Map<string, { inc(): void }>>>()
+  // Request and not-cached counts are tallied in plain numbers per label set and added to
+  // prom-client's counters when they are read (scrape): prom-client hashes the labels on every
+  // inc(), even through a labels() child, and these are bumped on every answer, cache hits included.
+  #requestChildren = new Map<string, Map<string, Map<string, Tally>>>()
+  readonly #requestTallies: Tally[] = []
   #latencyChildren = new Map<string, { observe(v: number): void }>()
 
   countRequest(door: string, operation: string, status: string, code: string): void {
+    this.requestCounter(door, operation, status, code).inc()
+  }
+
+  /** The request counter of one label set, for a door that keeps it (no lookup per answer). */
+  requestCounter(door: string, operation: string, status: string, code: string): { inc(): void } {
     const key = `${door}|${operation}`
     let byStatus = this.#requestChildren.get(key)
     if (!byStatus) this.#requestChildren.set(key, (byStatus = new Map()))
     let byCode = byStatus.get(status)
     if (!byCode) byStatus.set(status, (byCode = new Map()))
     let child = byCode.get(code)
-    if (!child) byCode.set(code, (child = this.requests.labels({ door, operation, status, code })))
+    if (!child) {
+      byCode.set(code, (child = new Tally({ door, operation, status, code })))
+      this.#requestTallies.push(child)
+    }
+    return child
+  }
+
+  #notCachedChildren = new Map<string, Map<string, Tally>>()
+  readonly #notCachedTallies: Tally[] = []
+
+  /** Counts a statement not cached for `reason` (label children kept, as for requests). */
+  countNotCached(door: string, reason: string): void {
+    let byReason = this.#notCachedChildren.get(door)
+    if (!byReason) this.#notCachedChildren.set(door, (byReason = new Map()))
+    let child = byReason.get(reason)
+    if (!child) {
+      byReason.set(reason, (child = new Tally({ door, reason })))
+      this.#notCachedTallies.push(child)
+    }
     child.inc()
   }
 
@@ -101,5 +128,23 @@ export class Metrics {
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}
+
+/** Increments of one label set of a counter, not yet added to it. */
+class Tally {
+  #pending = 0
+  constructor(readonly labels: Record<string, string>) {}
+
+  inc(): void {
+    this.#pending++
+  }
+
+  static flush(tallies: readonly Tally[], counter: Counter<string>): void {
+    for (const t of tallies) {
+      if (t.#pending === 0) continue
+      counter.inc(t.labels, t.#pending)
+      t.#pending = 0
+    }
   }
 }

@@ -21,6 +21,17 @@ export interface PoolStats {
   timeouts: number
 }
 
+/**
+ * Connections a door keeps checked out for its own immediate reuse (the Postgres wire door's
+ * parked links). They count against the budget, so the pool takes them back when others need one.
+ */
+export interface ConnectionReserve {
+  readonly size: number
+  /** Returns one connection to the pool; false when the reserve is empty. */
+  giveBackOne(): boolean
+  giveBackAll(): void
+}
+
 // pg-pool rejects queued waiters with this exact message when `connectionTimeoutMillis` passes.
 const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
 
@@ -33,6 +44,8 @@ export class OriginPool {
   readonly id: string
   readonly pool: pg.Pool
   #timeouts = 0
+  readonly #reserves: ConnectionReserve[] = []
+  #closing = false
 
   constructor(
     readonly settings: OriginSettings,
@@ -59,6 +72,8 @@ export class OriginPool {
     // (pool.query() goes through the callback form of this.connect()).
     const connect = pool.connect.bind(pool) as (cb?: (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void) => unknown
     ;(pool as unknown as { connect: typeof connect }).connect = (cb) => {
+      // A reserved connection goes back first, so that nobody waits (or opens a connection) for one.
+      if (pool.idleCount === 0) this.#reclaimOne()
       if (cb) return connect((err, client, done) => cb(translate(err), client, done))
       return (connect() as Promise<pg.PoolClient>).catch((err: Error) => {
         throw translate(err)
@@ -74,10 +89,26 @@ export class OriginPool {
     return this.settings.schema ?? 'public'
   }
 
+  /** Set once close() began: reserves stop keeping connections. */
+  get closing(): boolean {
+    return this.#closing
+  }
+
+  addReserve(reserve: ConnectionReserve): void {
+    this.#reserves.push(reserve)
+  }
+
+  #reclaimOne(): void {
+    for (const r of this.#reserves) if (r.giveBackOne()) return
+  }
+
   stats(): PoolStats {
+    let reserved = 0
+    for (const r of this.#reserves) reserved += r.size
     return {
       total: this.pool.totalCount,
-      idle: this.pool.idleCount,
+      // Reserved connections serve nobody: they count as idle.
+      idle: this.pool.idleCount + reserved,
       waiting: this.pool.waitingCount,
       limit: this.settings.connectionLimit,
       timeouts: this.#timeouts,
@@ -85,6 +116,9 @@ export class OriginPool {
   }
 
   async close(): Promise<void> {
+    this.#closing = true
+    // pool.end() waits for every checked-out connection, reserved ones included.
+    for (const r of this.#reserves) r.giveBackAll()
     await this.pool.end()
   }
 }

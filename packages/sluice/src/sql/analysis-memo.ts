@@ -32,4 +32,15 @@ export class AnalysisMemo {
     this.#size++
     return result
   }
+
+  /**
+   * Finds `analysis` by the text `sql` itself from now on, without shaping it: for texts known to
+   * come again (a cached statement answered from the cache). Texts never evict: a full memo takes none.
+   */
+  remember(sql: string, scope: string, analysis: StatementAnalysis): void {
+    const memo = this.#scopes.get(scope)
+    if (memo === undefined || this.#size >= LIMIT || memo.has(sql)) return
+    memo.set(sql, analysis)
+    this.#size++
+  }
 }

@@ -59,6 +59,14 @@ export function analyzeSql(sql: string, defaultSchema = 'public'): StatementAnal
   return memo.get(sql, defaultSchema, analyzeUncached)
 }
 
+/**
+ * Lets analyzeSql find the analysis of `sql` by its own text next time (texts with literals are
+ * otherwise found by their shape, which costs a pass over the text): for statements known to repeat.
+ */
+export function rememberSqlText(sql: string, defaultSchema: string, analysis: StatementAnalysis): void {
+  memo.remember(sql, defaultSchema, analysis)
+}
+
 function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis {
   let tree: { stmts?: { stmt: Record<string, unknown> }[] }
   try {

@@ -58,9 +58,15 @@ export type UnsafeReason = (sql: string, a: StatementAnalysis) => string | undef
  *
  * Applications repeat their statements: decisions are kept per statement text and settings (a
  * reload brings new settings, hence new decisions); the reason is still reported each time.
+ *
+ * `byAnalysis`: the dialect's safety rules look at the analysis only, not at the text. Then, unless
+ * a rule matches the text with a pattern (which may see literals), decisions are kept per analysis
+ * instead: analyses are memoised per shape (literals replaced), and what else the decision reads
+ * from the text — a leading hint comment — is part of the shape, so every text sharing an analysis
+ * gets the same decision. Statements whose literals change every time then cost no memo entry each.
  */
-export function statementPolicy(unsafeReason: UnsafeReason) {
-  const decisions = new WeakMap<WireCacheSettings, Map<string, Decision>>()
+export function statementPolicy(unsafeReason: UnsafeReason, options: { byAnalysis?: boolean } = {}) {
+  const memos = new WeakMap<WireCacheSettings, DecisionMemo>()
 
   function decide(sql: string, a: StatementAnalysis, settings: WireCacheSettings): Decision {
     const chosen =
@@ -73,25 +79,44 @@ export function statementPolicy(unsafeReason: UnsafeReason) {
     return { analysis: a, policy: Object.freeze({ ...chosen, tags: Object.freeze([...chosen.tags]) }) }
   }
 
+  function memoFor(settings: WireCacheSettings): DecisionMemo {
+    let memo = memos.get(settings)
+    if (memo === undefined) {
+      const byAnalysis = options.byAnalysis === true && !(settings.rules ?? []).some((r) => r.pattern !== undefined)
+      memos.set(settings, (memo = { bySql: new Map(), byAnalysis: byAnalysis ? new WeakMap() : undefined }))
+    }
+    return memo
+  }
+
   return function cachePolicyForStatement(
     sql: string,
     a: StatementAnalysis,
     settings: WireCacheSettings,
     notCached: (reason: string) => void = () => {},
   ): Readonly<CachePolicy> | null {
-    let bySql = decisions.get(settings)
-    if (bySql === undefined) decisions.set(settings, (bySql = new Map()))
-    let d = bySql.get(sql)
-    // The analysis object is part of the key (it is memoised per text and default schema, and table
-    // rules depend on the schema-qualified tables it found).
-    if (d === undefined || d.analysis !== a) {
-      d = decide(sql, a, settings)
-      if (bySql.size >= DECISION_LIMIT) bySql.clear()
-      bySql.set(sql, d)
+    const memo = memoFor(settings)
+    let d: Decision | undefined
+    if (memo.byAnalysis !== undefined) {
+      d = memo.byAnalysis.get(a)
+      if (d === undefined) memo.byAnalysis.set(a, (d = decide(sql, a, settings)))
+    } else {
+      d = memo.bySql.get(sql)
+      // The analysis object is part of the key (it is memoised per text and default schema, and table
+      // rules depend on the schema-qualified tables it found).
+      if (d === undefined || d.analysis !== a) {
+        d = decide(sql, a, settings)
+        if (memo.bySql.size >= DECISION_LIMIT) memo.bySql.clear()
+        memo.bySql.set(sql, d)
+      }
     }
     if (d.reason !== undefined) notCached(d.reason)
     return d.policy
   }
+}
+
+interface DecisionMemo {
+  bySql: Map<string, Decision>
+  byAnalysis: WeakMap<StatementAnalysis, Decision> | undefined
 }
 
 interface Decision {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Epochs } from '../../src/invalidation/epochs.js'
-import { collectReads, collectWrites, writeInvalidation } from '../../src/invalidation/writes.js'
-import { initSqlParser } from '../../src/sql/analyze.js'
+import { collectReads, collectWrites, collectWritesFrom, emptyWriteSet, writeInvalidation } from '../../src/invalidation/writes.js'
+import { analyzeSql, initSqlParser } from '../../src/sql/analyze.js'
 
 beforeAll(() => initSqlParser())
 
@@ -16,6 +16,16 @@ describe('write sets', () => {
     expect(collectWrites(['SELECT count(*), lower(name) FROM t'], 'public', true).unknown).toBe(false)
     // Prisma-generated statements are trusted
     expect(collectWrites(['SELECT do_things($1)'], 'public', false).unknown).toBe(false)
+  })
+  it('collects from an analysis already made, by the same rules', () => {
+    const into = emptyWriteSet()
+    collectWritesFrom(analyzeSql('UPDATE "public"."Post" SET x = 1', 'public'), true, into)
+    collectWritesFrom(analyzeSql('SELECT count(*) FROM t', 'public'), true, into)
+    expect([...into.tables]).toEqual(['public.Post'])
+    expect(into.unknown).toBe(false)
+    expect(collectWritesFrom(analyzeSql('SELECT do_things(1)', 'public'), true, emptyWriteSet()).unknown).toBe(true)
+    expect(collectWritesFrom(analyzeSql('SELECT do_things(1)', 'public'), false, emptyWriteSet()).unknown).toBe(false)
+    expect(collectWritesFrom(analyzeSql('DROP TABLE t', 'public'), false, emptyWriteSet()).unknown).toBe(true)
   })
   it('applies to epochs: tables, or the whole origin when unknown', () => {
     const e = new Epochs()

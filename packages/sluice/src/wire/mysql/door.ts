@@ -81,7 +81,7 @@ export async function startMysqlDoor(options: MysqlDoorOptions): Promise<MysqlDo
     ...(options.tls ? { tls: createSecureContext({ cert: options.tls.cert, key: options.tls.key }), requireTls: options.tls.require } : {}),
     notCached: (reason) => {
       notCached.set(reason, (notCached.get(reason) ?? 0) + 1)
-      options.metrics?.notCached.inc({ door: 'mysql', reason })
+      options.metrics?.countNotCached('mysql', reason)
     },
     answered: (status) => options.metrics?.countRequest('mysql', 'statement', status, ''),
   }

@@ -24,4 +24,5 @@ export function unsafeReason(a: StatementAnalysis): string | undefined {
   return undefined
 }
 
-export const cachePolicyForStatement = statementPolicy((_sql, a) => unsafeReason(a))
+// The safety rules read the analysis only: decisions can be kept per analysis (see statementPolicy).
+export const cachePolicyForStatement = statementPolicy((_sql, a) => unsafeReason(a), { byAnalysis: true })

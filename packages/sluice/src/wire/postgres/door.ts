@@ -46,6 +46,14 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   const keys = new WeakMap<Session, string>()
   const statusCache = new Map<WireRoute, Promise<[string, string][]>>()
   const notCached = new Map<string, number>()
+  // Counter children per answer status, resolved once: every statement bumps one.
+  const metrics = options.metrics
+  const answered = metrics && {
+    ttl: metrics.requestCounter('pg', 'statement', 'ttl', ''),
+    swr: metrics.requestCounter('pg', 'statement', 'swr', ''),
+    miss: metrics.requestCounter('pg', 'statement', 'miss', ''),
+    none: metrics.requestCounter('pg', 'statement', 'none', ''),
+  }
 
   const ctx: SessionContext = {
     // A client reaches the tenant whose origin has its user and database; with several tenants on
@@ -78,9 +86,11 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     findByKey: (pid, secret) => sessions.get(`${pid}:${secret}`),
     notCached: (reason) => {
       notCached.set(reason, (notCached.get(reason) ?? 0) + 1)
-      options.metrics?.notCached.inc({ door: 'pg', reason })
+      options.metrics?.countNotCached('pg', reason)
     },
-    answered: (status) => options.metrics?.countRequest('pg', 'statement', status, ''),
+    answered: (status) => {
+      if (answered !== undefined) answered[status].inc()
+    },
     parameterStatuses(route) {
       let p = statusCache.get(route)
       if (!p) {

@@ -24,12 +24,28 @@ export interface Frame {
   body: Buffer
 }
 
+/** A frame as read: most are relayed as they are, so the body view is made only when asked for. */
+class ReadFrame implements Frame {
+  #body: Buffer | undefined
+  constructor(
+    readonly type: number,
+    readonly bytes: Buffer,
+    readonly header: number,
+  ) {}
+
+  get body(): Buffer {
+    return (this.#body ??= this.bytes.subarray(this.header))
+  }
+}
+
 /**
  * Accumulates stream chunks and yields complete frames. `untypedFirst` handles the startup phase,
  * whose messages have no type byte.
  */
 export class FrameReader {
   #buf: Buffer = Buffer.alloc(0)
+  /** Start of the bytes not yet framed (frames are views of #buf; no view is made of the rest). */
+  #pos = 0
   untyped: boolean
 
   constructor(untypedFirst: boolean, readonly maxMessage = MAX_MESSAGE) {
@@ -37,33 +53,34 @@ export class FrameReader {
   }
 
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
+    this.#buf = this.#pos === this.#buf.length ? chunk : Buffer.concat([this.#buf.subarray(this.#pos), chunk])
+    this.#pos = 0
   }
 
   /** The next complete frame, or undefined if more bytes are needed. Throws ProtocolError. */
   next(): Frame | undefined {
     const buf = this.#buf
+    const pos = this.#pos
+    const available = buf.length - pos
     if (this.untyped) {
-      if (buf.length < 4) return undefined
-      const len = buf.readInt32BE(0)
+      if (available < 4) return undefined
+      const len = buf.readInt32BE(pos)
       if (len < 8 || len > 10_000) throw new ProtocolError(`invalid startup packet length ${len}`)
-      if (buf.length < len) return undefined
-      this.#buf = buf.subarray(len)
-      const bytes = buf.subarray(0, len)
-      return { type: 0, bytes, body: bytes.subarray(4) }
+      if (available < len) return undefined
+      this.#pos = pos + len
+      return new ReadFrame(0, buf.subarray(pos, pos + len), 4)
     }
-    if (buf.length < 5) return undefined
-    const len = buf.readInt32BE(1)
-    if (len < 4 || len > this.maxMessage) throw new ProtocolError(`invalid message length ${len} for message type ${String.fromCharCode(buf[0]!)}`)
-    if (buf.length < len + 1) return undefined
-    this.#buf = buf.subarray(len + 1)
-    const bytes = buf.subarray(0, len + 1)
-    return { type: bytes[0]!, bytes, body: bytes.subarray(5) }
+    if (available < 5) return undefined
+    const len = buf.readInt32BE(pos + 1)
+    if (len < 4 || len > this.maxMessage) throw new ProtocolError(`invalid message length ${len} for message type ${String.fromCharCode(buf[pos]!)}`)
+    if (available < len + 1) return undefined
+    this.#pos = pos + len + 1
+    return new ReadFrame(buf[pos]!, buf.subarray(pos, pos + len + 1), 5)
   }
 
   /** Bytes buffered but not yet framed. */
   get pending(): number {
-    return this.#buf.length
+    return this.#buf.length - this.#pos
   }
 }
 

@@ -3,12 +3,14 @@
 // The wire door and the HTTP door draw on the same pg.Pool per origin, so the origin's
 // connection budget (connection_limit) covers both doors. While a connection is borrowed, the
 // door speaks the protocol on its socket directly: pg's own parser is detached and reattached
-// when the connection goes back — always at a message boundary, with the server idle.
+// when the connection goes back — always at a message boundary, with the server idle. Between
+// transactions a clean connection is parked for the next one (link-park.ts) rather than returned.
 import type pg from 'pg'
 import type { Duplex } from 'node:stream'
 import { FrameReader, type Frame } from './protocol.js'
-import { tickWriter } from '../../util/cork.js'
+import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
+import { LinkPark } from './link-park.js'
 
 interface PgInternals {
   connection: { stream: Duplex }
@@ -18,6 +20,17 @@ interface PgInternals {
 
 /** Statements Sluice has prepared on each physical connection (they outlive one borrow). */
 const preparedOn = new WeakMap<pg.PoolClient, Set<string>>()
+
+/** Clean connections kept between transactions, per origin. */
+const parks = new WeakMap<OriginPool, LinkPark<ServerLink>>()
+
+function parkOf(origin: OriginPool): LinkPark<ServerLink> {
+  let park = parks.get(origin)
+  if (park === undefined) parks.set(origin, (park = new LinkPark(origin)))
+  return park
+}
+
+const ignoreFrame = (): void => {}
 
 export class ServerLink {
   readonly #client: pg.PoolClient
@@ -34,10 +47,13 @@ export class ServerLink {
   /** The session changed server state that must not leak to the next borrower (SET …). */
   dirty = false
 
-  private constructor(client: pg.PoolClient) {
+  readonly #park: LinkPark<ServerLink>
+
+  private constructor(client: pg.PoolClient, park: LinkPark<ServerLink>) {
     this.#client = client
+    this.#park = park
     this.#stream = (client as unknown as PgInternals).connection.stream
-    this.write = tickWriter(this.#stream)
+    this.write = coalescingWriter(this.#stream)
     this.#saved = this.#stream.listeners('data') as ((...args: unknown[]) => void)[]
     this.#stream.removeAllListeners('data')
     this.#stream.on('data', this.#dataListener)
@@ -46,7 +62,19 @@ export class ServerLink {
   }
 
   static async acquire(origin: OriginPool): Promise<ServerLink> {
-    return new ServerLink(await origin.pool.connect())
+    const park = parkOf(origin)
+    return ServerLink.#unpark(park) ?? new ServerLink(await origin.pool.connect(), park)
+  }
+
+  /** A parked connection of `origin`, at once, or undefined (then acquire()). */
+  static take(origin: OriginPool): ServerLink | undefined {
+    return ServerLink.#unpark(parkOf(origin))
+  }
+
+  static #unpark(park: LinkPark<ServerLink>): ServerLink | undefined {
+    const link = park.take()
+    if (link !== undefined) link.#released = false
+    return link
   }
 
   /** Backend process id and cancel key of the origin connection. */
@@ -70,7 +98,7 @@ export class ServerLink {
   }
 
   /** Writes made in one tick leave in one system call. */
-  readonly write: (bytes: Buffer) => void
+  readonly write: CoalescingWriter
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)
@@ -84,17 +112,36 @@ export class ServerLink {
   release(destroy = false): void {
     if (this.#released) return
     this.#released = true
+    // What this session wrote goes out before anyone else writes to the connection.
+    this.write.flush()
+    if (destroy || this.#reader.pending > 0) return this.#discard()
+    // Parked: still ours, listeners in place; what the server says meanwhile is nobody's business.
+    this.#onFrame = ignoreFrame
+    this.#onClose = this.#parkedClosed
+    if (!this.#park.put(this)) this.returnToPool()
+  }
+
+  readonly #parkedClosed = (): void => {
+    if (this.#park.remove(this)) this.#discard()
+  }
+
+  /** Hands a released connection back to the pool, pg's own parser attached again (the park calls this). */
+  returnToPool(): void {
+    // Part of a message the server sent while parked: pg's parser cannot take over mid-message.
+    if (this.#reader.pending > 0) return this.#discard()
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
-    if (destroy || this.#reader.pending > 0) {
-      // pg's parser stays detached: whatever the server still sends is not its business. The
-      // pool ends the client; the socket is cut so nothing lingers.
-      this.#client.release(new Error('wire session left the connection in an unknown state'))
-      this.#stream.destroy()
-      return
-    }
     this.#client.off('error', this.#errorListener)
     for (const l of this.#saved) this.#stream.on('data', l)
     this.#client.release()
+  }
+
+  #discard(): void {
+    this.#stream.off('data', this.#dataListener)
+    this.#stream.off('close', this.#closeListener)
+    // pg's parser stays detached: whatever the server still sends is not its business. The
+    // pool ends the client; the socket is cut so nothing lingers.
+    this.#client.release(new Error('wire session left the connection in an unknown state'))
+    this.#stream.destroy()
   }
 }

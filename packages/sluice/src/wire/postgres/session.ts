@@ -6,9 +6,9 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
-import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
-import { collectReads, collectWrites, emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
-import { analyzeSql, type StatementAnalysis } from '../../sql/analyze.js'
+import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
+import { collectReads, collectWritesFrom, emptyWriteSet, hasWrites, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { analyzeSql, rememberSqlText, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
 import {
@@ -34,7 +34,7 @@ import {
 } from './protocol.js'
 import { ScramExchange } from './scram.js'
 import { ServerLink } from './server-link.js'
-import { tickWriter } from '../../util/cork.js'
+import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import { cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
@@ -79,6 +79,21 @@ const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 /** A fill that cannot stand in for the client's own messages (it failed): relay them instead. */
 class NotCacheable extends Error {}
 
+/**
+ * What handling a message returns: nothing when it was done synchronously (the common case: the
+ * server connection is held or parked), a promise when it had to wait (a connection from the pool,
+ * the shared cache, a fill).
+ */
+type Step = Promise<void> | void
+
+/** `next` after `step`: at once when `step` was done synchronously. */
+function andThen<T>(step: Step, next: () => T): T | Promise<T> {
+  return step === undefined ? next() : step.then(next)
+}
+
+const READY_IDLE = readyForQuery('I')
+const ROLLBACK_COMPLETE = message('C', 'ROLLBACK')
+
 export class Session {
   /** Request id of the session (`<id>-<region>`), on every log line about it. */
   readonly id: string
@@ -109,7 +124,8 @@ export class Session {
   /** For each Parse forwarded in order: swallow its ParseComplete? and what it prepares. */
   #parseQueue: { swallow: boolean; prepares?: string }[] = []
   #writes: WriteSet = emptyWriteSet()
-  #lastTag = ''
+  /** The last command completed was a ROLLBACK. */
+  #rolledBack = false
   #internal = 0
   /** Why the statement being decided on is not cached (heard from cachePolicyForStatement). */
   #reason: string | undefined
@@ -125,7 +141,7 @@ export class Session {
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id
     this.#socket = socket
-    this.#write = tickWriter(socket)
+    this.#write = coalescingWriter(socket)
     this.#ctx = ctx
     socket.setNoDelay(true)
     this.#attach(socket)
@@ -141,11 +157,12 @@ export class Session {
   #upgrade(context: SecureContext): void {
     const raw = this.#socket as Socket
     raw.off('data', this.#dataListener)
+    this.#write.flush()
     raw.write(Buffer.from('S'))
     const secure = new TLSSocket(raw, { isServer: true, secureContext: context })
     secure.on('error', () => this.#close())
     this.#socket = secure
-    this.#write = tickWriter(secure)
+    this.#write = coalescingWriter(secure)
     this.#attach(secure)
   }
 
@@ -174,7 +191,7 @@ export class Session {
   shutdown(): void {
     if (this.#phase === 'closed') return
     this.#send(errorResponse('57P01', 'terminating connection due to administrator command (Sluice is shutting down)', 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 
@@ -191,16 +208,36 @@ export class Session {
     try {
       for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
         const frame = f
-        this.#pending++
-        this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
+        if (this.#pending === 0) {
+          // Nothing in flight: handled right here; only what has to wait goes through the chain.
+          const step = this.#handle(frame)
+          if (step !== undefined) {
+            this.#pending++
+            this.#work = step.then(this.#handled, this.#handledWithError)
+          }
+        } else {
+          this.#pending++
+          this.#work = this.#work.then(() => this.#handle(frame)).then(this.#handled, this.#handledWithError)
+        }
+        if (this.#closed) return
       }
     } catch (err) {
       this.#fail(err)
     }
   }
 
+  get #closed(): boolean {
+    return this.#phase === 'closed'
+  }
+
   /** Writes to the client; those made in one tick leave in one system call. */
-  #write: (bytes: Buffer) => void
+  #write: CoalescingWriter
+
+  /** Ends the client connection after what was written to it. */
+  #end(): void {
+    this.#write.flush()
+    this.#socket.end()
+  }
 
   #send(bytes: Buffer): void {
     if (this.#phase === 'closed' || this.#socket.destroyed) return
@@ -234,11 +271,11 @@ export class Session {
     else if (err instanceof PoolTimeoutError) this.#logError(sqlstate, text, 'warn', 'no origin connection within pool_timeout; session closed')
     else this.#logError(sqlstate, text, 'error', 'wire session failed', err)
     this.#send(errorResponse(sqlstate, text, 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 
-  async #handle(f: Frame): Promise<void> {
+  #handle(f: Frame): Step {
     switch (this.#phase) {
       case 'startup':
         return this.#startup(f)
@@ -269,7 +306,7 @@ export class Session {
     if (code === CANCEL_REQUEST) {
       if (f.body.length < 12) throw new ProtocolError('truncated cancel request')
       this.#ctx.findByKey(f.body.readInt32BE(4), f.body.readInt32BE(8))?.cancel()
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -277,7 +314,7 @@ export class Session {
     if (this.#ctx.requireTls && !this.encrypted) {
       this.#logError('28000', 'TLS required', 'info', 'session refused')
       this.#send(errorResponse('28000', 'Sluice requires TLS on this port (connect with sslmode=require)', 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -289,7 +326,7 @@ export class Session {
     if (!route) {
       this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info', 'session refused')
       this.#send(errorResponse('28000', `Sluice has no route for user "${this.#user}" and database "${this.#database}"`, 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#phase = 'closed'
       return
     }
@@ -316,7 +353,7 @@ export class Session {
     const refuse = () => {
       this.#logError('28P01', `password authentication failed for user "${this.#user}"`, 'info', 'session refused')
       this.#send(errorResponse('28P01', `password authentication failed for user "${this.#user}"`, 'FATAL'))
-      this.#socket.end()
+      this.#end()
       this.#close()
     }
     if (this.#phase === 'password') {
@@ -362,7 +399,7 @@ export class Session {
     this.#send(Buffer.concat(out))
   }
 
-  async #command(f: Frame): Promise<void> {
+  #command(f: Frame): Step {
     // Outside a transaction, an extended-protocol batch is held until its Sync to see whether it
     // is one cacheable execution (Parse? Bind Describe? Execute Sync).
     if (this.#batch !== undefined) {
@@ -403,10 +440,10 @@ export class Session {
     for (const f of frames) await this.#dispatch(f)
   }
 
-  async #dispatch(f: Frame): Promise<void> {
+  #dispatch(f: Frame): Step {
     switch (f.type) {
       case T.Terminate:
-        this.#socket.end()
+        this.#end()
         return this.#close()
       case T.Query:
         return this.#query(f)
@@ -419,10 +456,10 @@ export class Session {
       case T.Close:
         return this.#closeStatement(f)
       case T.Sync:
-        await this.#forward(f.bytes)
-        this.#awaitingReady++
-        this.#inBatch = false
-        return
+        return andThen(this.#forward(f.bytes), () => {
+          this.#awaitingReady++
+          this.#inBatch = false
+        })
       case T.Execute:
       case T.Flush:
         this.#inBatch = true
@@ -437,7 +474,7 @@ export class Session {
     }
   }
 
-  async #query(f: Frame): Promise<void> {
+  #query(f: Frame): Step {
     const sql = new BodyReader(f.body).cstring()
     const route = this.#route!
     const analysis = analyzeSql(sql, route.origin.defaultSchema)
@@ -450,9 +487,12 @@ export class Session {
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     const shapes = this.#ctx.shapes
     if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
-    this.#noteStatement(sql, analysis)
+    this.#noteStatement(analysis)
     this.#ctx.answered('none')
-    await this.#forward(f.bytes)
+    return andThen(this.#forward(f.bytes), this.#awaitReady)
+  }
+
+  readonly #awaitReady = (): void => {
     this.#awaitingReady++
   }
 
@@ -482,9 +522,9 @@ export class Session {
   }
 
   /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
-  #noteStatement(sql: string, analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)): void {
+  #noteStatement(analysis: StatementAnalysis): void {
     // Writes, and reads calling functions that may write, are invalidated when the transaction ends.
-    collectWrites([sql], this.#route!.origin.defaultSchema, true, this.#writes)
+    collectWritesFrom(analysis, true, this.#writes)
     if (analysis.sessionState) {
       if (this.#link) this.#link.dirty = true
       else this.#dirtyNext = true
@@ -495,24 +535,35 @@ export class Session {
   #unconfirmed = new Set<string>()
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
-  async #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Promise<void> {
+  /** Cache keys of the session's simple queries start with this (tenant, origin, database, user). */
+  #keyPrefix: string | undefined
+
+  #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
-    const key = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${sql}`
-    let hit = this.#ctx.cache.getLocal(key, policy)
-    if (hit === null) hit = await this.#ctx.cache.get(key, policy)
-    if (hit !== undefined) {
-      if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
-      this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
-      this.#send(hit.entry.payload)
-      this.#send(readyForQuery('I'))
-      this.#observeCached(sql, analysis, started, true)
-      return
-    }
+    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
+    // A hit in the local tier is answered synchronously.
+    const local = this.#ctx.cache.getLocal(key, policy)
+    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => this.#answerCached(sql, policy, bytes, analysis, key, started, hit))
+    return this.#answerCached(sql, policy, bytes, analysis, key, started, local)
+  }
+
+  #answerCached(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number, hit: Lookup): Step {
+    if (hit === undefined) return this.#fillQuery(sql, policy, bytes, analysis, key, started)
+    if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
+    this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
+    this.#send(hit.entry.payload)
+    this.#send(READY_IDLE)
+    this.#observeCached(sql, analysis, started, true)
+    // A text answered from the cache comes again: its analysis is found by the text next time.
+    rememberSqlText(sql, this.#route!.origin.defaultSchema, analysis)
+  }
+
+  async #fillQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number): Promise<void> {
     this.#ctx.answered('miss')
     const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
     this.#send(produced.payload)
-    this.#send(readyForQuery('I'))
+    this.#send(READY_IDLE)
     this.#observeCached(sql, analysis, started, false, produced)
   }
 
@@ -578,7 +629,7 @@ export class Session {
    * A held extended-protocol batch at its Sync. One cacheable execution is answered from the
    * cache (or filled through a server connection of its own); anything else is relayed as usual.
    */
-  async #extendedBatch(batch: Frame[]): Promise<void> {
+  #extendedBatch(batch: Frame[]): Step {
     const shape = batch.map((f) => f.type)
     let i = 0
     const parse = shape[i] === T.Parse ? batch[i++] : undefined
@@ -633,14 +684,38 @@ export class Session {
         2,
       )
     const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
+    const local = this.#ctx.cache.getLocal(key, policy)
+    if (local !== null && local !== undefined) {
+      // A hit in the local tier is answered synchronously.
+      this.#ctx.answered(local.state === 'fresh' ? 'ttl' : 'swr')
+      if (local.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
+      this.#send(Buffer.concat([head, local.entry.payload, READY_IDLE]))
+      this.#observeCached(sql, analysis, started, true)
+      rememberSqlText(sql, route.origin.defaultSchema, analysis)
+      return
+    }
+    return this.#extendedLookup(batch, sql, analysis, policy, key, produce, head, started, local)
+  }
+
+  /** The rest of #extendedBatch when the local tier did not answer: the shared tier, or a fill. */
+  async #extendedLookup(
+    batch: Frame[],
+    sql: string,
+    analysis: StatementAnalysis,
+    policy: CachePolicy,
+    key: string,
+    produce: () => Promise<Produced>,
+    head: Buffer,
+    started: number,
+    local: null | undefined,
+  ): Promise<void> {
     try {
-      let hit = this.#ctx.cache.getLocal(key, policy)
-      if (hit === null) hit = await this.#ctx.cache.get(key, policy)
+      const hit = local === null ? await this.#ctx.cache.get(key, policy) : undefined
       this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
       const produced = hit ? undefined : await this.#ctx.cache.fill(key, policy, produce)
       const payload = hit ? hit.entry.payload : produced!.payload
       if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
-      this.#send(Buffer.concat([head, payload, readyForQuery('I')]))
+      this.#send(Buffer.concat([head, payload, READY_IDLE]))
       this.#observeCached(sql, analysis, started, hit !== undefined, produced)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err
@@ -662,7 +737,7 @@ export class Session {
   // Extended protocol: statement names are per client; on the server they are named after
   // their text, prepared once per server connection and re-prepared wherever needed.
 
-  async #parse(f: Frame): Promise<void> {
+  #parse(f: Frame): Step {
     const r = new BodyReader(f.body)
     const name = r.cstring()
     const query = r.cstring()
@@ -676,7 +751,13 @@ export class Session {
     const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
     const info: StatementInfo = { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) }
     this.#statements.set(name, info)
-    const link = await this.#ensureLink()
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#prepareOn(l, info))
+    this.#prepareOn(link, info)
+  }
+
+  #prepareOn(link: ServerLink, info: StatementInfo): void {
+    const serverName = info.serverName
     if (link.prepared.has(serverName)) {
       // Already prepared on this connection: a no-op Parse keeps ParseComplete in order.
       this.#parseQueue.push({ swallow: false })
@@ -690,11 +771,16 @@ export class Session {
   }
 
   /** Makes sure `stmt` exists on the current server connection; returns its server-side name. */
-  async #serverStatement(stmt: string): Promise<string> {
+  #serverStatement(stmt: string): string | Promise<string> {
     if (stmt === '') return ''
     const info = this.#statements.get(stmt)
     if (!info) return stmt // unknown: let the server say so
-    const link = await this.#ensureLink()
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#preparedOn(l, info))
+    return this.#preparedOn(link, info)
+  }
+
+  #preparedOn(link: ServerLink, info: StatementInfo): string {
     if (!link.prepared.has(info.serverName)) {
       this.#parseQueue.push({ swallow: true, prepares: info.serverName })
       link.prepared.add(info.serverName)
@@ -704,7 +790,7 @@ export class Session {
     return info.serverName
   }
 
-  async #bind(f: Frame): Promise<void> {
+  #bind(f: Frame): Step {
     const r = new BodyReader(f.body)
     const portal = r.cstring()
     const stmt = r.cstring()
@@ -717,22 +803,24 @@ export class Session {
       if (shapes !== undefined) {
         shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, this.#batchReason), undefined, performance.now())
       }
-      this.#noteStatement(sql, analysis)
+      this.#noteStatement(analysis)
     }
-    const serverStmt = await this.#serverStatement(stmt)
-    return this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+    const forward = (serverStmt: string) => this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+    const serverStmt = this.#serverStatement(stmt)
+    return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
   }
 
-  async #describe(f: Frame): Promise<void> {
+  #describe(f: Frame): Step {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
     if (kind !== 0x53 /* S */ || name === '') return this.#forward(f.bytes)
-    const serverStmt = await this.#serverStatement(name)
-    return this.#forward(message('D', { byte: kind }, serverStmt))
+    const forward = (serverStmt: string) => this.#forward(message('D', { byte: kind }, serverStmt))
+    const serverStmt = this.#serverStatement(name)
+    return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
   }
 
-  async #closeStatement(f: Frame): Promise<void> {
+  #closeStatement(f: Frame): Step {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
@@ -745,34 +833,48 @@ export class Session {
 
   // ---- server side -----------------------------------------------------------------------
 
-  async #ensureLink(): Promise<ServerLink> {
+  /** The server connection for the next message: the one held, else a parked one at once, else one from the pool. */
+  #ensureLink(): ServerLink | Promise<ServerLink> {
     if (this.#link) return this.#link
+    if (this.#acquiring === undefined) {
+      const parked = ServerLink.take(this.#route!.origin)
+      if (parked !== undefined) return this.#adopt(parked)
+    }
     this.#acquiring ??= ServerLink.acquire(this.#route!.origin).then((link) => {
-      this.#link = link
       this.#acquiring = undefined
-      link.listen(
-        (frame) => {
-          // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,
-          // and then later frames queue behind it.
-          if (this.#relayBusy) {
-            this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
-            return
-          }
-          const pending = this.#fromServer(link, frame)
-          if (pending) {
-            this.#relayBusy = true
-            this.#relay = pending.catch((err: unknown) => this.#fail(err)).finally(() => (this.#relayBusy = false))
-          }
-        },
-        () => this.#serverClosed(link),
-      )
-      return link
+      return this.#adopt(link)
     })
     return this.#acquiring
   }
 
-  async #forward(bytes: Buffer): Promise<void> {
-    const link = await this.#ensureLink()
+  #adopt(link: ServerLink): ServerLink {
+    this.#link = link
+    link.listen(
+      (frame) => {
+        // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,
+        // and then later frames queue behind it.
+        if (this.#relayBusy) {
+          this.#relay = this.#relay.then(() => this.#fromServer(link, frame)).catch((err: unknown) => this.#fail(err))
+          return
+        }
+        const pending = this.#fromServer(link, frame)
+        if (pending) {
+          this.#relayBusy = true
+          this.#relay = pending.catch((err: unknown) => this.#fail(err)).finally(() => (this.#relayBusy = false))
+        }
+      },
+      () => this.#serverClosed(link),
+    )
+    return link
+  }
+
+  #forward(bytes: Buffer): Step {
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#writeTo(l, bytes))
+    this.#writeTo(link, bytes)
+  }
+
+  #writeTo(link: ServerLink, bytes: Buffer): void {
     if (this.#dirtyNext) {
       link.dirty = true
       this.#dirtyNext = false
@@ -799,36 +901,41 @@ export class Session {
         break
       }
       case T.CommandComplete:
-        this.#lastTag = new BodyReader(f.body).cstring()
+        // Only whether the transaction rolled back matters: no tag string is made.
+        this.#rolledBack = f.bytes.length === ROLLBACK_COMPLETE.length && f.bytes.equals(ROLLBACK_COMPLETE)
         break
       case T.ErrorResponse:
         this.#logServerError(f.body)
         break
       case T.ReadyForQuery: {
         this.#awaitingReady--
-        this.#parseQueue = []
+        if (this.#parseQueue.length > 0) this.#parseQueue = []
         // Parses skipped after an error never happened on the server.
-        for (const name of this.#unconfirmed) link.prepared.delete(name)
-        this.#unconfirmed.clear()
-        const status = String.fromCharCode(f.body[0]!) as 'I' | 'T' | 'E'
-        const finish = () => {
-          this.#txStatus = status
-          this.#send(f.bytes)
-          if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
+        if (this.#unconfirmed.size > 0) {
+          for (const name of this.#unconfirmed) link.prepared.delete(name)
+          this.#unconfirmed.clear()
         }
-        if (status === 'I') {
+        const status = f.bytes[5] === 0x49 ? 'I' : f.bytes[5] === 0x54 ? 'T' : 'E'
+        if (status === 'I' && hasWrites(this.#writes)) {
           // The transaction ended. Invalidate what it wrote before the client hears of it —
           // unless it rolled back.
           const writes = this.#writes
           this.#writes = emptyWriteSet()
-          const inv = this.#lastTag !== 'ROLLBACK' ? writeInvalidation(this.#route!.origin.id, writes) : null
-          if (inv) return this.#ctx.cache.invalidate(inv).then(finish)
+          const inv = this.#rolledBack ? null : writeInvalidation(this.#route!.origin.id, writes)
+          if (inv) return this.#ctx.cache.invalidate(inv).then(() => this.#ready(link, f, status))
         }
-        finish()
+        this.#ready(link, f, status)
         return
       }
     }
     this.#send(f.bytes)
+  }
+
+  /** ReadyForQuery relayed; the connection goes back when the transaction is over and nothing is in flight. */
+  #ready(link: ServerLink, f: Frame, status: 'I' | 'T' | 'E'): void {
+    this.#txStatus = status
+    this.#send(f.bytes)
+    if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
   }
 
   /** Transaction over and nothing in flight: the server connection goes back to the pool. */
@@ -856,7 +963,7 @@ export class Session {
     link.release(true)
     if (this.#phase === 'closed') return
     this.#send(errorResponse('08006', 'Sluice: the origin closed the server connection', 'FATAL'))
-    this.#socket.end()
+    this.#end()
     this.#close()
   }
 

@@ -38,4 +38,21 @@ describe('cachePolicyForStatement', () => {
     expect(cachePolicyForStatement(sql, analyzeSql(sql, 'other'), settings)).toBeNull()
     expect(cachePolicyForStatement(sql, analyzeSql(sql, 'public'), settings)?.ttlMs).toBe(5_000)
   })
+  it('texts that differ only in literals share one decision; a hint or a pattern rule is still honoured', () => {
+    const auto: WireCacheSettings = { mode: 'auto', autoTtlMs: 60_000, maxResultBytes: 1 << 20 }
+    const one = 'SELECT * FROM accounts WHERE id = 1'
+    const two = 'SELECT * FROM accounts WHERE id = 2'
+    expect(cachePolicyForStatement(two, analyzeSql(two), auto)).toBe(cachePolicyForStatement(one, analyzeSql(one), auto))
+    const hinted = '/* sluice: ttl=5 */ SELECT * FROM accounts WHERE id = 3'
+    expect(cachePolicyForStatement(hinted, analyzeSql(hinted), auto)?.ttlMs).toBe(5_000)
+    expect(cachePolicyForStatement(one, analyzeSql(one), auto)?.ttlMs).toBe(60_000)
+
+    // A pattern may see literals: such settings decide per text.
+    const patterned: WireCacheSettings = { mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [{ pattern: /id = 7\b/, policy: { ttlMs: 7_000, swrMs: 0, tags: [] } }] }
+    const seven = 'SELECT * FROM accounts WHERE id = 7'
+    const eight = 'SELECT * FROM accounts WHERE id = 8'
+    expect(cachePolicyForStatement(seven, analyzeSql(seven), patterned)?.ttlMs).toBe(7_000)
+    expect(cachePolicyForStatement(eight, analyzeSql(eight), patterned)).toBeNull()
+    expect(analyzeSql(seven)).toBe(analyzeSql(eight))
+  })
 })

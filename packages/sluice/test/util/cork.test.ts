@@ -1,0 +1,59 @@
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { coalescingWriter } from '../../src/util/cork.js'
+
+function sink() {
+  const writes: Buffer[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(Buffer.from(chunk))
+      cb()
+    },
+    writev(chunks, cb) {
+      writes.push(Buffer.concat(chunks.map((c) => c.chunk as Buffer)))
+      cb()
+    },
+  })
+  return { stream, writes }
+}
+
+const tick = () => new Promise((r) => setImmediate(r))
+
+describe('coalescingWriter', () => {
+  it('sends what one tick wrote as one write, joining adjacent views without copying', async () => {
+    const { stream, writes } = sink()
+    const w = coalescingWriter(stream)
+    const chunk = Buffer.from('abcdefgh')
+    w(chunk.subarray(0, 3))
+    w(chunk.subarray(3, 5))
+    w(Buffer.from('XY'))
+    w(chunk.subarray(5))
+    expect(writes).toEqual([])
+    await tick()
+    expect(writes.map(String)).toEqual(['abcdeXYfgh'])
+    w(Buffer.from('next'))
+    await tick()
+    expect(writes.map(String)).toEqual(['abcdeXYfgh', 'next'])
+  })
+
+  it('keeps large ticks in order without copying them into one buffer', async () => {
+    const { stream, writes } = sink()
+    const w = coalescingWriter(stream)
+    const big = Buffer.alloc(20_000, 1)
+    w(Buffer.from('a'))
+    w(big)
+    w(Buffer.from('b'))
+    await tick()
+    expect(Buffer.concat(writes)).toEqual(Buffer.concat([Buffer.from('a'), big, Buffer.from('b')]))
+  })
+
+  it('flush() hands the bytes over at once (before end)', async () => {
+    const { stream, writes } = sink()
+    const w = coalescingWriter(stream)
+    w(Buffer.from('bye'))
+    w.flush()
+    stream.end()
+    await tick()
+    expect(writes.map(String)).toEqual(['bye'])
+  })
+})

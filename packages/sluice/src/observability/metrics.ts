@@ -1,7 +1,8 @@
 // Prometheus metrics. Counters the doors bump as they answer; cache and pool figures are read
 // from their own statistics at scrape time (no bookkeeping on the hot path beyond one counter
 // increment and one histogram observation per request).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { LatencyMetric, type LatencySeries } from './latency-metric.js'
 import type { QueryCache } from '../cache/query-cache.js'
 import type { Origin } from '../pool/origin.js'
 
@@ -10,7 +11,7 @@ export type RequestOutcome = 'ttl' | 'swr' | 'miss' | 'none' | 'error'
 export class Metrics {
   readonly registry = new Registry()
   readonly requests: Counter<'door' | 'operation' | 'status' | 'code'>
-  readonly latency: Histogram<'door' | 'kind'>
+  readonly latency: LatencyMetric
   readonly invalidations: Counter<'cause'>
   readonly notCached: Counter<'door' | 'reason'>
 
@@ -23,13 +24,12 @@ export class Metrics {
       registers: [r],
       collect: () => Tally.flush(this.#requestTallies, this.requests),
     })
-    this.latency = new Histogram({
-      name: 'sluice_request_duration_seconds',
-      help: 'Time to answer a request: kind=hit (from the cache), miss (filled), origin (not cached)',
-      labelNames: ['door', 'kind'],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-      registers: [r],
-    })
+    this.latency = new LatencyMetric(
+      'sluice_request_duration_seconds',
+      'Time to answer a request: kind=hit (from the cache), miss (filled), origin (not cached)',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    )
+    r.registerMetric(this.latency.asMetric())
     this.invalidations = new Counter({
       name: 'sluice_invalidations_total',
       help: 'Invalidations applied, by cause: write (tables written through Sluice), tag, all',
@@ -83,7 +83,6 @@ export class Metrics {
   // inc(), even through a labels() child, and these are bumped on every answer, cache hits included.
   #requestChildren = new Map<string, Map<string, Map<string, Tally>>>()
   readonly #requestTallies: Tally[] = []
-  #latencyChildren = new Map<string, { observe(v: number): void }>()
 
   countRequest(door: string, operation: string, status: string, code: string): void {
     this.requestCounter(door, operation, status, code).inc()
@@ -119,11 +118,13 @@ export class Metrics {
     child.inc()
   }
 
+  readonly #latencySeries = new Map<string, LatencySeries>()
+
   observeLatency(door: string, kind: string, seconds: number): void {
     const key = `${door}|${kind}`
-    let child = this.#latencyChildren.get(key)
-    if (!child) this.#latencyChildren.set(key, (child = this.latency.labels({ door, kind })))
-    child.observe(seconds)
+    let series = this.#latencySeries.get(key)
+    if (!series) this.#latencySeries.set(key, (series = this.latency.series({ door, kind })))
+    series.observe(seconds)
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -441,10 +441,17 @@ export class Session {
     return this.#txStatus === 'I' && this.#link === undefined && !this.#dirtyNext && !this.#route!.sessionMode
   }
 
-  /** Sends held frames the ordinary way. */
-  async #replay(frames: Frame[]): Promise<void> {
-    for (const f of frames) await this.#dispatch(f)
+  /**
+   * Sends held frames the ordinary way, in order: synchronously while each is handled
+   * synchronously (the server connection is held or parked), the rest after the first that waits.
+   */
+  #replay(frames: Frame[], from = 0): Step {
+    for (let i = from; i < frames.length; i++) {
+      const step = this.#dispatch(frames[i]!)
+      if (step !== undefined) return i + 1 < frames.length ? step.then(() => this.#replay(frames, i + 1)) : step
+    }
   }
+
 
   #dispatch(f: Frame): Step {
     switch (f.type) {
@@ -731,14 +738,21 @@ export class Session {
   }
 
   /** Relays a held batch the ordinary way; its executions are counted as not cached for `reason`. */
-  async #replayUncached(batch: Frame[], reason: string | undefined): Promise<void> {
+  #replayUncached(batch: Frame[], reason: string | undefined): Step {
     this.#batchReason = reason
+    let step: Step = undefined
     try {
-      await this.#replay(batch)
+      step = this.#replay(batch)
     } finally {
-      this.#batchReason = undefined
+      // Done synchronously (or failed): the reason applied to this batch only.
+      if (step === undefined) this.#batchReason = undefined
     }
+    if (step === undefined) return
+    return step.finally(() => {
+      this.#batchReason = undefined
+    })
   }
+
 
   // Extended protocol: statement names are per client; on the server they are named after
   // their text, prepared once per server connection and re-prepared wherever needed.

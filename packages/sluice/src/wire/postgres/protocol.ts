@@ -104,9 +104,15 @@ export class BodyReader {
   constructor(readonly body: Buffer) {}
 
   cstring(): string {
-    const end = this.body.indexOf(0, this.#pos)
+    const pos = this.#pos
+    // Empty names (the unnamed statement and portal) are the common case: no decoding call.
+    if (this.body[pos] === 0) {
+      this.#pos = pos + 1
+      return ''
+    }
+    const end = this.body.indexOf(0, pos)
     if (end === -1) throw new ProtocolError('unterminated string in message')
-    const s = this.body.toString('utf8', this.#pos, end)
+    const s = this.body.toString('utf8', pos, end)
     this.#pos = end + 1
     return s
   }

@@ -452,7 +452,6 @@ export class Session {
     }
   }
 
-
   #dispatch(f: Frame): Step {
     switch (f.type) {
       case T.Terminate:
@@ -752,7 +751,6 @@ export class Session {
       this.#batchReason = undefined
     })
   }
-
 
   // Extended protocol: statement names are per client; on the server they are named after
   // their text, prepared once per server connection and re-prepared wherever needed.

@@ -23,6 +23,12 @@ export function tickWriter(stream: Writable): (bytes: Buffer) => void {
 /** A tick writer that keeps the bytes of a tick itself; `flush()` sends them at once. */
 export interface CoalescingWriter {
   (bytes: Buffer): void
+  /**
+   * Writes `source[start, end)` without making a view of it first: consecutive ranges of one
+   * source (frames relayed from one chunk read) extend the same run, and the run's single view is
+   * made when the tick's bytes leave.
+   */
+  range(source: Buffer, start: number, end: number): void
   /** Hands what this tick wrote to the stream now (before `end()`, or before others write to it). */
   flush(): void
 }
@@ -37,16 +43,20 @@ const COPY_LIMIT = 16 * 1024
  * held until the end of the tick, so whoever ends the stream must `flush()` first.
  */
 export function coalescingWriter(stream: Writable): CoalescingWriter {
-  /** The run of adjacent bytes being built. */
-  let run: Buffer | undefined
+  // The run of adjacent bytes being built is source[start, end): kept as offsets so that
+  // extending it costs no view (and no `.buffer` lookup, a call into V8's runtime) per write.
+  let source: Buffer | undefined
+  let start = 0
+  let end = 0
   /** Earlier runs of this tick, when the tick wrote non-adjacent buffers. */
   let runs: Buffer[] | undefined
   let size = 0
+  const view = (b: Buffer, s: number, e: number): Buffer => (s === 0 && e === b.length ? b : b.subarray(s, e))
   const flush = () => {
-    if (run === undefined) return
-    const last = run
+    if (source === undefined) return
+    const last = view(source, start, end)
     const earlier = runs
-    run = runs = undefined
+    source = runs = undefined
     if (earlier === undefined) {
       stream.write(last)
     } else if (size <= COPY_LIMIT) {
@@ -60,18 +70,38 @@ export function coalescingWriter(stream: Writable): CoalescingWriter {
     }
     size = 0
   }
-  const write = (bytes: Buffer) => {
-    if (bytes.length === 0) return
-    if (run === undefined) {
-      run = bytes
+  const range = (from: Buffer, s: number, e: number) => {
+    if (e <= s) return
+    if (source === undefined) {
+      source = from
+      start = s
+      end = e
       process.nextTick(flush)
-    } else if (run.buffer === bytes.buffer && run.byteOffset + run.length === bytes.byteOffset) {
-      run = Buffer.from(run.buffer, run.byteOffset, run.length + bytes.length)
+    } else if (source === from && end === s) {
+      end = e
     } else {
-      ;(runs ??= []).push(run)
-      run = bytes
+      ;(runs ??= []).push(view(source, start, end))
+      source = from
+      start = s
+      end = e
     }
-    size += bytes.length
+    size += e - s
   }
-  return Object.assign(write, { flush })
+  const write = (bytes: Buffer) => {
+    const n = bytes.length
+    if (n === 0) return
+    if (source !== undefined && source !== bytes) {
+      // Separate views of one chunk that follow each other in memory are still one run.
+      const run = view(source, start, end)
+      if (run.buffer === bytes.buffer && run.byteOffset + run.length === bytes.byteOffset) {
+        source = Buffer.from(run.buffer, run.byteOffset, run.length + n)
+        start = 0
+        end = source.length
+        size += n
+        return
+      }
+    }
+    range(bytes, 0, n)
+  }
+  return Object.assign(write, { range, flush })
 }

@@ -98,6 +98,8 @@ describeWithPostgres('admin API with traffic', () => {
     await c.query(`SELECT count(*) FROM "User" WHERE email = 'secret-needle-4711@example.com'`)
     await c.query('SELECT count(*) FROM "User" WHERE id = $1', [98765432])
     await c.query('SELECT now()')
+    // An extended-protocol execution that is not cached is relayed as held: its reason reaches its shape.
+    await c.query('SELECT now() - $1::interval AS t', ['1 hour'])
     await c.query(`UPDATE "User" SET name = 'secret-needle-4711' WHERE id = -98765432`)
     await c.query('BEGIN')
     await c.query(`SELECT email FROM "User" WHERE name = 'secret-needle-4711'`)
@@ -147,9 +149,10 @@ describeWithPostgres('admin API with traffic', () => {
     expect(byEmail).toMatchObject({ label: 'SELECT', tenant: 'a', count: 2, hits: 1, misses: 1 })
     expect(wire.find((x: any) => x.sql.includes('id = $1'))).toMatchObject({ count: 1, misses: 1 })
     expect(wire.find((x: any) => x.sql === 'SELECT now()')).toMatchObject({ uncached: 1, lastReason: 'volatile function' })
+    expect(wire.find((x: any) => x.sql === 'SELECT now() - $1::interval AS t')).toMatchObject({ uncached: 1, lastReason: 'volatile function' })
     expect(wire.find((x: any) => x.sql.startsWith('UPDATE'))).toMatchObject({ label: 'UPDATE', uncached: 1, lastReason: 'write' })
     expect(wire.find((x: any) => x.sql === 'SELECT email FROM "User" WHERE name = ?')).toMatchObject({ uncached: 1, lastReason: 'in transaction' })
-    expect(stats.notCached).toContainEqual({ door: 'pg', reason: 'volatile function', count: 1 })
+    expect(stats.notCached).toContainEqual({ door: 'pg', reason: 'volatile function', count: 2 })
     expect(stats.notCached).toContainEqual({ door: 'http', reason: 'no cache strategy', count: 1 })
     expect(stats.notCached).toContainEqual({ door: 'http', reason: 'write', count: 1 })
 

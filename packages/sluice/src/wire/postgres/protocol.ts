@@ -22,19 +22,33 @@ export interface Frame {
   bytes: Buffer
   /** Payload after the length field. */
   body: Buffer
+  /** The frame is source[start, end) (what a relay writes without making `bytes`). */
+  readonly source: Buffer
+  readonly start: number
+  readonly end: number
 }
 
-/** A frame as read: most are relayed as they are, so the body view is made only when asked for. */
+/**
+ * A frame as read: most are relayed as they are (as a range of the chunk they came in, see
+ * CoalescingWriter.range), so the views of the frame and of its body are made only when asked for.
+ */
 class ReadFrame implements Frame {
+  #bytes: Buffer | undefined
   #body: Buffer | undefined
   constructor(
     readonly type: number,
-    readonly bytes: Buffer,
+    readonly source: Buffer,
+    readonly start: number,
+    readonly end: number,
     readonly header: number,
   ) {}
 
+  get bytes(): Buffer {
+    return (this.#bytes ??= this.source.subarray(this.start, this.end))
+  }
+
   get body(): Buffer {
-    return (this.#body ??= this.bytes.subarray(this.header))
+    return (this.#body ??= this.source.subarray(this.start + this.header, this.end))
   }
 }
 
@@ -68,14 +82,14 @@ export class FrameReader {
       if (len < 8 || len > 10_000) throw new ProtocolError(`invalid startup packet length ${len}`)
       if (available < len) return undefined
       this.#pos = pos + len
-      return new ReadFrame(0, buf.subarray(pos, pos + len), 4)
+      return new ReadFrame(0, buf, pos, pos + len, 4)
     }
     if (available < 5) return undefined
     const len = buf.readInt32BE(pos + 1)
     if (len < 4 || len > this.maxMessage) throw new ProtocolError(`invalid message length ${len} for message type ${String.fromCharCode(buf[pos]!)}`)
     if (available < len + 1) return undefined
     this.#pos = pos + len + 1
-    return new ReadFrame(buf[pos]!, buf.subarray(pos, pos + len + 1), 5)
+    return new ReadFrame(buf[pos]!, buf, pos, pos + len + 1, 5)
   }
 
   /** Bytes buffered but not yet framed. */
@@ -90,9 +104,15 @@ export class BodyReader {
   constructor(readonly body: Buffer) {}
 
   cstring(): string {
-    const end = this.body.indexOf(0, this.#pos)
+    const pos = this.#pos
+    // Empty names (the unnamed statement and portal) are the common case: no decoding call.
+    if (this.body[pos] === 0) {
+      this.#pos = pos + 1
+      return ''
+    }
+    const end = this.body.indexOf(0, pos)
     if (end === -1) throw new ProtocolError('unterminated string in message')
-    const s = this.body.toString('utf8', this.#pos, end)
+    const s = this.body.toString('utf8', pos, end)
     this.#pos = end + 1
     return s
   }

@@ -244,6 +244,12 @@ export class Session {
     this.#write(bytes)
   }
 
+  /** Relays a server frame as it came (a range of the chunk it was read in: no view made). */
+  #sendFrame(f: Frame): void {
+    if (this.#phase === 'closed' || this.#socket.destroyed) return
+    this.#write.range(f.source, f.start, f.end)
+  }
+
   /**
    * The one log line of an error the client is sent. `err` (with its stack) only for internal
    * failures; a client's or the database's error carries its SQLSTATE and message, never the
@@ -435,9 +441,15 @@ export class Session {
     return this.#txStatus === 'I' && this.#link === undefined && !this.#dirtyNext && !this.#route!.sessionMode
   }
 
-  /** Sends held frames the ordinary way. */
-  async #replay(frames: Frame[]): Promise<void> {
-    for (const f of frames) await this.#dispatch(f)
+  /**
+   * Sends held frames the ordinary way, in order: synchronously while each is handled
+   * synchronously (the server connection is held or parked), the rest after the first that waits.
+   */
+  #replay(frames: Frame[], from = 0): Step {
+    for (let i = from; i < frames.length; i++) {
+      const step = this.#dispatch(frames[i]!)
+      if (step !== undefined) return i + 1 < frames.length ? step.then(() => this.#replay(frames, i + 1)) : step
+    }
   }
 
   #dispatch(f: Frame): Step {
@@ -456,19 +468,19 @@ export class Session {
       case T.Close:
         return this.#closeStatement(f)
       case T.Sync:
-        return andThen(this.#forward(f.bytes), () => {
+        return andThen(this.#forwardFrame(f), () => {
           this.#awaitingReady++
           this.#inBatch = false
         })
       case T.Execute:
       case T.Flush:
         this.#inBatch = true
-        return this.#forward(f.bytes)
+        return this.#forwardFrame(f)
       case T.CopyData:
       case T.CopyDone:
       case T.CopyFail:
       case T.FunctionCall:
-        return this.#forward(f.bytes)
+        return this.#forwardFrame(f)
       default:
         throw new ProtocolError(`unexpected message type "${String.fromCharCode(f.type)}"`)
     }
@@ -489,7 +501,7 @@ export class Session {
     if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
     this.#noteStatement(analysis)
     this.#ctx.answered('none')
-    return andThen(this.#forward(f.bytes), this.#awaitReady)
+    return andThen(this.#forwardFrame(f), this.#awaitReady)
   }
 
   readonly #awaitReady = (): void => {
@@ -725,13 +737,19 @@ export class Session {
   }
 
   /** Relays a held batch the ordinary way; its executions are counted as not cached for `reason`. */
-  async #replayUncached(batch: Frame[], reason: string | undefined): Promise<void> {
+  #replayUncached(batch: Frame[], reason: string | undefined): Step {
     this.#batchReason = reason
+    let step: Step = undefined
     try {
-      await this.#replay(batch)
+      step = this.#replay(batch)
     } finally {
-      this.#batchReason = undefined
+      // Done synchronously (or failed): the reason applied to this batch only.
+      if (step === undefined) this.#batchReason = undefined
     }
+    if (step === undefined) return
+    return step.finally(() => {
+      this.#batchReason = undefined
+    })
   }
 
   // Extended protocol: statement names are per client; on the server they are named after
@@ -746,7 +764,7 @@ export class Session {
     if (name === '') {
       this.#unnamedQuery = query
       this.#parseQueue.push({ swallow: false })
-      return this.#forward(f.bytes)
+      return this.#forwardFrame(f)
     }
     const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
     const info: StatementInfo = { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) }
@@ -805,7 +823,7 @@ export class Session {
       }
       this.#noteStatement(analysis)
     }
-    const forward = (serverStmt: string) => this.#forward(serverStmt === stmt ? f.bytes : message('B', portal, serverStmt, rest))
+    const forward = (serverStmt: string) => (serverStmt === stmt ? this.#forwardFrame(f) : this.#forward(message('B', portal, serverStmt, rest)))
     const serverStmt = this.#serverStatement(stmt)
     return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
   }
@@ -814,7 +832,7 @@ export class Session {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
-    if (kind !== 0x53 /* S */ || name === '') return this.#forward(f.bytes)
+    if (kind !== 0x53 /* S */ || name === '') return this.#forwardFrame(f)
     const forward = (serverStmt: string) => this.#forward(message('D', { byte: kind }, serverStmt))
     const serverStmt = this.#serverStatement(name)
     return typeof serverStmt === 'string' ? forward(serverStmt) : serverStmt.then(forward)
@@ -824,7 +842,7 @@ export class Session {
     this.#inBatch = true
     const kind = f.body[0]
     const name = new BodyReader(f.body.subarray(1)).cstring()
-    if (kind !== 0x53 || name === '') return this.#forward(f.bytes)
+    if (kind !== 0x53 || name === '') return this.#forwardFrame(f)
     // The server-side statement stays prepared for reuse; closing a portal that does not exist
     // is not an error and yields the CloseComplete the client waits for, in order.
     this.#statements.delete(name)
@@ -874,6 +892,21 @@ export class Session {
     this.#writeTo(link, bytes)
   }
 
+  /** Forwards a client frame as it came (a range of the chunk it was read in: no view made). */
+  #forwardFrame(f: Frame): Step {
+    const link = this.#ensureLink()
+    if (link instanceof Promise) return link.then((l) => this.#writeFrameTo(l, f))
+    this.#writeFrameTo(link, f)
+  }
+
+  #writeFrameTo(link: ServerLink, f: Frame): void {
+    if (this.#dirtyNext) {
+      link.dirty = true
+      this.#dirtyNext = false
+    }
+    link.write.range(f.source, f.start, f.end)
+  }
+
   #writeTo(link: ServerLink, bytes: Buffer): void {
     if (this.#dirtyNext) {
       link.dirty = true
@@ -902,7 +935,7 @@ export class Session {
       }
       case T.CommandComplete:
         // Only whether the transaction rolled back matters: no tag string is made.
-        this.#rolledBack = f.bytes.length === ROLLBACK_COMPLETE.length && f.bytes.equals(ROLLBACK_COMPLETE)
+        this.#rolledBack = f.end - f.start === ROLLBACK_COMPLETE.length && f.bytes.equals(ROLLBACK_COMPLETE)
         break
       case T.ErrorResponse:
         this.#logServerError(f.body)
@@ -915,7 +948,8 @@ export class Session {
           for (const name of this.#unconfirmed) link.prepared.delete(name)
           this.#unconfirmed.clear()
         }
-        const status = f.bytes[5] === 0x49 ? 'I' : f.bytes[5] === 0x54 ? 'T' : 'E'
+        const code = f.source[f.start + 5]
+        const status = code === 0x49 ? 'I' : code === 0x54 ? 'T' : 'E'
         if (status === 'I' && hasWrites(this.#writes)) {
           // The transaction ended. Invalidate what it wrote before the client hears of it —
           // unless it rolled back.
@@ -928,13 +962,13 @@ export class Session {
         return
       }
     }
-    this.#send(f.bytes)
+    this.#sendFrame(f)
   }
 
   /** ReadyForQuery relayed; the connection goes back when the transaction is over and nothing is in flight. */
   #ready(link: ServerLink, f: Frame, status: 'I' | 'T' | 'E'): void {
     this.#txStatus = status
-    this.#send(f.bytes)
+    this.#sendFrame(f)
     if (status === 'I' && this.#awaitingReady === 0 && !this.#inBatch && !this.#route!.sessionMode) this.#releaseLink(link)
   }
 

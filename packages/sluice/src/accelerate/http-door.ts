@@ -71,6 +71,19 @@ interface RequestContext {
   hitEntry: CacheEntry | undefined
 }
 
+/** One /query request whose body has been read, on its way to an answer. */
+interface QueryCall {
+  req: IncomingMessage
+  res: ServerResponse
+  tenant: Tenant
+  /** Client version line (which executor runs the plan). */
+  line: string
+  /** The answer's headers so far (content-type, cf-ray). */
+  headers: Record<string, string>
+  ctx: RequestContext
+  raw: Buffer
+}
+
 export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   const { keys, engines, cache, limits, logger, shapes } = options
   const invalidateLimiter = new RateLimiter(options.invalidateRateLimit, 60_000)
@@ -177,18 +190,19 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
 
   async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, ctx: RequestContext): Promise<void> {
     const raw = await readBody(req, limits.maxRequestSize)
-    return answerQuery(req, res, tenant, line, headers, ctx, raw)
+    return answerQuery({ req, res, tenant, line, headers, ctx, raw })
   }
 
   /**
    * Answers a query whose body has been read: synchronously (undefined) when the local cache has
    * it, else through the returned promise (shared tier, database).
    */
-  function answerQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, ctx: RequestContext, raw: Buffer): Promise<void> | undefined {
+  function answerQuery(call: QueryCall): Promise<void> | undefined {
+    const { req, tenant, line, raw } = call
     // (policy objects are shared between requests: see cachePolicyFrom)
     const tagsHeader = req.headers['accelerate-cache-tags'] as string | undefined
     const policy = cachePolicyFrom(req.headers['cache-control'], tagsHeader, tenant.consistency === 'strict')
-    if (policy === null) return answerUncachedOrMiss(res, tenant, line, headers, ctx, raw, undefined, null)
+    if (policy === null) return answerUncachedOrMiss(call, undefined, null)
     // The hot path: one short key from the raw body, one map lookup, the stored bytes out.
     // Identical bodies are identical queries; the body is parsed only on a miss. The body is in
     // the key as its SHA-256 (collision-resistant: no crafted body can alias another query's
@@ -201,29 +215,20 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     // A local hit is answered without a trip through the microtask queue; only the shared
     // tier (or a strict policy) needs the asynchronous lookup.
     const hit = cache.getLocal(key, policy)
-    if (hit === null) return lookupShared(res, tenant, line, headers, ctx, raw, key, policy)
-    if (hit === undefined) return answerUncachedOrMiss(res, tenant, line, headers, ctx, raw, key, policy)
-    answerHit(res, tenant, line, headers, ctx, raw, key, policy, hit)
+    if (hit === null) return lookupShared(call, key, policy)
+    if (hit === undefined) return answerUncachedOrMiss(call, key, policy)
+    answerHit(call, key, policy, hit)
     return undefined
   }
 
-  async function lookupShared(res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, ctx: RequestContext, raw: Buffer, key: string, policy: Readonly<CachePolicy>): Promise<void> {
+  async function lookupShared(call: QueryCall, key: string, policy: Readonly<CachePolicy>): Promise<void> {
     const hit = await cache.get(key, policy)
-    if (hit === undefined) return answerUncachedOrMiss(res, tenant, line, headers, ctx, raw, key, policy)
-    answerHit(res, tenant, line, headers, ctx, raw, key, policy, hit)
+    if (hit === undefined) return answerUncachedOrMiss(call, key, policy)
+    answerHit(call, key, policy, hit)
   }
 
-  function answerHit(
-    res: ServerResponse,
-    tenant: Tenant,
-    line: string,
-    headers: Record<string, string>,
-    ctx: RequestContext,
-    raw: Buffer,
-    key: string,
-    policy: Readonly<CachePolicy>,
-    hit: NonNullable<Lookup>,
-  ): void {
+  function answerHit(call: QueryCall, key: string, policy: Readonly<CachePolicy>, hit: NonNullable<Lookup>): void {
+    const { tenant, line, headers, raw } = call
     if (hit.state === 'stale') {
       const entry = hit.entry
       const refresh = async () => {
@@ -238,25 +243,17 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     if (shapes !== undefined) {
       // Counted when the answer is done (observe), with the clock read metrics take anyway.
       if (hit.entry.shape === undefined) attachShape(hit.entry, tenant, raw)
-      ctx.hitEntry = hit.entry
+      call.ctx.hitEntry = hit.entry
     }
-    sendPayload(res, hit.entry.payload, headers)
+    sendPayload(call.res, hit.entry.payload, headers)
   }
 
-  async function answerUncachedOrMiss(
-    res: ServerResponse,
-    tenant: Tenant,
-    line: string,
-    headers: Record<string, string>,
-    ctx: RequestContext,
-    raw: Buffer,
-    key: string | undefined,
-    policy: Readonly<CachePolicy> | null,
-  ): Promise<void> {
-    const q = parseQuery(parseJson(raw))
+  async function answerUncachedOrMiss(call: QueryCall, key: string | undefined, policy: Readonly<CachePolicy> | null): Promise<void> {
+    const { tenant } = call
+    const q = parseQuery(parseJson(call.raw))
     const shape = shapeOf(tenant, q)
     try {
-      return await answerFromOrigin(res, tenant, line, headers, ctx.started, key, policy, q, shape)
+      return await answerFromOrigin(call.res, tenant, call.line, call.headers, call.ctx.started, key, policy, q, shape)
     } catch (err) {
       if (shape !== undefined) shapes!.error(shape, performance.now())
       throw err
@@ -527,7 +524,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
           if (err !== undefined) return failed(err)
           let pending: Promise<void> | undefined
           try {
-            pending = answerQuery(req, res, tenant, line, headers, ctx, raw!)
+            pending = answerQuery({ req, res, tenant, line, headers, ctx, raw: raw! })
           } catch (e) {
             return failed(e)
           }

@@ -65,8 +65,8 @@ interface RequestContext {
   requestId: string
   started: number
   path: string
-  /** The answer's headers once routed (the cache status is read from them). */
-  headers: Record<string, string> | undefined
+  /** The answer's headers (the cache status is read from them). */
+  headers: Record<string, string>
   /** The cache entry a hit was answered from (its query shape is counted when the answer is done). */
   hitEntry: CacheEntry | undefined
 }
@@ -78,8 +78,7 @@ interface QueryCall {
   tenant: Tenant
   /** Client version line (which executor runs the plan). */
   line: string
-  /** The answer's headers so far (content-type, cf-ray). */
-  headers: Record<string, string>
+  /** Its context; `ctx.headers` are the answer's headers so far. */
   ctx: RequestContext
   raw: Buffer
 }
@@ -188,11 +187,6 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     return shapes?.forPlan(tenant.name, q.model, q.operation, q.plan)
   }
 
-  async function handleQuery(req: IncomingMessage, res: ServerResponse, tenant: Tenant, line: string, headers: Record<string, string>, ctx: RequestContext): Promise<void> {
-    const raw = await readBody(req, limits.maxRequestSize)
-    return answerQuery({ req, res, tenant, line, headers, ctx, raw })
-  }
-
   /**
    * Answers a query whose body has been read: synchronously (undefined) when the local cache has
    * it, else through the returned promise (shared tier, database).
@@ -228,7 +222,8 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   function answerHit(call: QueryCall, key: string, policy: Readonly<CachePolicy>, hit: NonNullable<Lookup>): void {
-    const { tenant, line, headers, raw } = call
+    const { tenant, line, raw } = call
+    const headers = call.ctx.headers
     if (hit.state === 'stale') {
       const entry = hit.entry
       const refresh = async () => {
@@ -253,7 +248,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const q = parseQuery(parseJson(call.raw))
     const shape = shapeOf(tenant, q)
     try {
-      return await answerFromOrigin(call.res, tenant, call.line, call.headers, call.ctx.started, key, policy, q, shape)
+      return await answerFromOrigin(call.res, tenant, call.line, call.ctx.headers, call.ctx.started, key, policy, q, shape)
     } catch (err) {
       if (shape !== undefined) shapes!.error(shape, performance.now())
       throw err
@@ -337,22 +332,11 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
-    const url = req.url ?? '/'
-    const q = url.indexOf('?')
-    const path = q === -1 ? url : url.slice(0, q)
-    ctx.path = path
+    const { path, headers } = ctx
     const method = req.method ?? 'GET'
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': ctx.requestId }
-    ctx.headers = headers
     // Limits come only from Sluice's configuration. The internal limit headers a Query Plan
     // Executor would honour (x-query-timeout, x-max-transaction-timeout, x-max-response-size)
     // are never read, so a client cannot raise its own limits.
-
-    if (path === '/query') {
-      expectMethod(method, 'POST')
-      const tenant = authenticate(req)
-      return handleQuery(req, res, tenant, clientLine(req), headers, ctx)
-    }
     const txRoute = TX_ROUTE.exec(path)
     if (txRoute) {
       expectMethod(method, 'POST')
@@ -458,7 +442,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     if (hitEntry?.shape !== undefined) hitEntry.shape = shapes!.hit(hitEntry.shape, now - ctx.started, now)
     if (m === undefined) return
     const operation = operationOfPath(ctx.path)
-    const status = errorCode !== undefined ? 'error' : (ctx.headers?.['accelerate-cache-status'] ?? 'none')
+    const status = errorCode !== undefined ? 'error' : (ctx.headers['accelerate-cache-status'] ?? 'none')
     m.countRequest('http', operation, status, errorCode ?? '')
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
@@ -470,25 +454,24 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * The one log line of a failed request. Internal failures (ours or the origin's) carry the error
    * with its stack; a caller's mistake carries only the code and the message the caller got.
    */
-  function logFailure(req: IncomingMessage, requestId: string, answer: ErrorAnswer, err: unknown): void {
+  function logFailure(req: IncomingMessage, path: string, requestId: string, answer: ErrorAnswer, err: unknown): void {
     // The tenant is looked up again here rather than carried along: failures are rare, and the
     // hit path stays free of per-request bookkeeping.
     const key = bearerToken(req.headers.authorization)
     const tenant = key === undefined ? undefined : keys.lookup(key)?.name
-    const fields = { requestId, door: 'http', operation: operationOf(req), tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
+    const fields = { requestId, door: 'http', operation: operationOfPath(path), tenant, code: answer.body.code, status: answer.status, message: answer.body.message }
     if (answer.internal) logger.error({ ...fields, err }, 'request failed')
     else if (answer.status >= 500) logger.warn(fields, 'request failed')
     else logger.info(fields, 'request refused')
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const ctx: RequestContext = {
-      requestId: nextRequestId(options.region),
-      started: performance.now(),
-      path: '/',
-      headers: undefined,
-      hitEntry: undefined,
-    }
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    const requestId = nextRequestId(options.region)
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': requestId }
+    const ctx: RequestContext = { requestId, started: performance.now(), path, headers, hitEntry: undefined }
     inFlight++
     const done = (): void => {
       inFlight--
@@ -496,9 +479,8 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     }
     const failed = (err: unknown): void => {
       inFlight--
-      const requestId = ctx.requestId
       const answer = toErrorAnswer(err, requestId)
-      logFailure(req, requestId, answer, err)
+      logFailure(req, path, requestId, answer, err)
       observe(ctx, answer.body.code)
       if (res.headersSent) {
         res.destroy()
@@ -511,32 +493,35 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
         ...answer.headers,
       })
     }
-    if (req.url === '/query' && req.method === 'POST') {
-      // The query route without promises up to the cache: the body is read with callbacks and
-      // a local hit is answered from its 'end' callback. Anything else goes the async way.
-      try {
-        ctx.path = '/query'
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'cf-ray': ctx.requestId }
-        ctx.headers = headers
-        const tenant = authenticate(req)
-        const line = clientLine(req)
-        readBodyThen(req, limits.maxRequestSize, (err, raw) => {
-          if (err !== undefined) return failed(err)
-          let pending: Promise<void> | undefined
-          try {
-            pending = answerQuery({ req, res, tenant, line, headers, ctx, raw: raw! })
-          } catch (e) {
-            return failed(e)
-          }
-          if (pending === undefined) done()
-          else pending.then(done, failed)
-        })
-      } catch (err) {
-        failed(err)
-      }
-      return
-    }
+    if (path === '/query') return queryRoute(req, res, ctx, done, failed)
     route(req, res, ctx).then(done, failed)
+  }
+
+  /**
+   * POST /query without promises up to the cache: the body is read with callbacks and a local hit
+   * is answered from its 'end' callback; what has to wait (shared tier, database) ends in a promise.
+   */
+  function queryRoute(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, done: () => void, failed: (err: unknown) => void): void {
+    let tenant: Tenant
+    let line: string
+    try {
+      expectMethod(req.method ?? 'GET', 'POST')
+      tenant = authenticate(req)
+      line = clientLine(req)
+    } catch (err) {
+      return failed(err)
+    }
+    readBodyThen(req, limits.maxRequestSize, (err, raw) => {
+      if (err !== undefined) return failed(err)
+      let pending: Promise<void> | undefined
+      try {
+        pending = answerQuery({ req, res, tenant, line, ctx, raw: raw! })
+      } catch (e) {
+        return failed(e)
+      }
+      if (pending === undefined) done()
+      else pending.then(done, failed)
+    })
   }
 
   return {
@@ -547,13 +532,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
   }
 }
 
-/** The operation label of a request (metrics and logs). */
-function operationOf(req: IncomingMessage): string {
-  const url = req.url ?? '/'
-  const q = url.indexOf('?')
-  return operationOfPath(q === -1 ? url : url.slice(0, q))
-}
-
+/** The operation label of a request path (metrics and logs). */
 function operationOfPath(path: string): string {
   const operation = path.startsWith('/transaction/') ? `transaction_${path.slice(path.lastIndexOf('/') + 1)}` : path.slice(1) || 'root'
   return KNOWN_OPERATIONS.has(operation) ? operation : 'other'

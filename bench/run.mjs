@@ -21,7 +21,7 @@ import { writeCharts } from './lib/charts.mjs'
 import * as pgbench from './scenarios/pgbench.mjs'
 import * as multiNode from './scenarios/multi-node.mjs'
 import * as mysqlBench from './scenarios/mysql.mjs'
-import { cleanupAll, ensureAptCommand, installCleanupHandlers } from './lib/standalone.mjs'
+import { cleanupAll, csvList, ensureAptCommand, installCleanupHandlers } from './lib/standalone.mjs'
 import { README_END, README_START, evaluateTargets, readResults, renderTargetsTable, updateReadmeBlock } from './lib/targets.mjs'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -190,7 +190,6 @@ function parseOptions(argv) {
     if (!Number.isFinite(n) || n < min || (int && !Number.isInteger(n))) throw new Error(`--${name}: expected a number ≥ ${min}, got "${v}"`)
     return n
   }
-  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean)
   const quick = !!values.quick
   const full = !!values.full
   if (quick && full) throw new Error('--quick and --full exclude each other')
@@ -203,7 +202,7 @@ function parseOptions(argv) {
   let httpScenarios = [...HTTP_SCENARIOS]
   if (only) {
     const subs = []
-    for (const g of list(only)) {
+    for (const g of csvList(only)) {
       const name = g === 'multi-node' ? 'multinode' : g === 'wire' ? 'pgbench' : g
       if (GROUPS.includes(name)) groups.add(name)
       else if (SCENARIOS[name]) {
@@ -211,23 +210,23 @@ function parseOptions(argv) {
         subs.push(name)
       } else throw new Error(`unknown scenario "${g}"; known: ${GROUPS.join(', ')} (or the http ones: ${HTTP_SCENARIOS.join(', ')})`)
     }
-    if (subs.length && !list(only).includes('http')) httpScenarios = HTTP_SCENARIOS.filter((s) => subs.includes(s))
+    if (subs.length && !csvList(only).includes('http')) httpScenarios = HTTP_SCENARIOS.filter((s) => subs.includes(s))
   } else for (const g of GROUPS) groups.add(g)
 
   const duration = values.duration !== undefined ? num(values.duration, 'duration', { min: 0.2 }) : undefined
   const repetitions = values.repetitions !== undefined ? num(values.repetitions, 'repetitions', { min: 1, int: true }) : undefined
   const httpDuration = duration ?? pick(1.5, 2, 4)
-  const concurrency = values.concurrency ? list(values.concurrency).map((c) => num(c, 'concurrency', { min: 1, int: true })) : [1, 8]
-  const missTargets = values.targets ? list(values.targets) : [...missPath.MISS_TARGETS]
+  const concurrency = values.concurrency ? csvList(values.concurrency).map((c) => num(c, 'concurrency', { min: 1, int: true })) : [1, 8]
+  const missTargets = values.targets ? csvList(values.targets) : [...missPath.MISS_TARGETS]
   for (const t of missTargets) if (!missPath.MISS_TARGETS.includes(t)) throw new Error(`unknown miss-path target "${t}"; known: ${missPath.MISS_TARGETS.join(', ')}`)
   if (!missTargets.includes('sluice')) throw new Error('--targets must include sluice')
-  const replayTargets = values.replay ? list(values.replay) : full ? ['findUnique', 'findUniqueHit', 'health', 'floor'] : ['findUnique', 'findUniqueHit', 'floor']
+  const replayTargets = values.replay ? csvList(values.replay) : full ? ['findUnique', 'findUniqueHit', 'health', 'floor'] : ['findUnique', 'findUniqueHit', 'floor']
   for (const t of replayTargets) if (!httpReplay.REPLAY_TARGETS.includes(t)) throw new Error(`unknown replay target "${t}"; known: ${httpReplay.REPLAY_TARGETS.join(', ')}`)
-  const pgbenchTests = values['pgbench-tests'] ? list(values['pgbench-tests']) : pick(['S_simple', 'hot_simple', 'storm'], ['S_simple', 'S_extended', 'S_prepared', 'hot_simple', 'tpcb', 'storm'], Object.keys(pgbench.TESTS))
+  const pgbenchTests = values['pgbench-tests'] ? csvList(values['pgbench-tests']) : pick(['S_simple', 'hot_simple', 'storm'], ['S_simple', 'S_extended', 'S_prepared', 'hot_simple', 'tpcb', 'storm'], Object.keys(pgbench.TESTS))
   for (const t of pgbenchTests) if (!pgbench.TESTS[t]) throw new Error(`unknown pgbench test "${t}"; known: ${Object.keys(pgbench.TESTS).join(', ')}`)
-  const pgbenchTargets = values['pgbench-targets'] ? list(values['pgbench-targets']) : [...pgbench.DEFAULT_TARGETS]
+  const pgbenchTargets = values['pgbench-targets'] ? csvList(values['pgbench-targets']) : [...pgbench.DEFAULT_TARGETS]
   for (const t of pgbenchTargets) if (!pgbench.TARGETS.includes(t)) throw new Error(`unknown pgbench target "${t}"; known: ${pgbench.TARGETS.join(', ')}`)
-  const mysqlTests = values['mysql-tests'] ? list(values['mysql-tests']) : pick(['ps_text', 'ps_binary', 'hot_binary', 'rw'], ['ps_text', 'ps_binary', 'hot_binary', 'rw'], Object.keys(mysqlBench.TESTS))
+  const mysqlTests = values['mysql-tests'] ? csvList(values['mysql-tests']) : pick(['ps_text', 'ps_binary', 'hot_binary', 'rw'], ['ps_text', 'ps_binary', 'hot_binary', 'rw'], Object.keys(mysqlBench.TESTS))
   for (const t of mysqlTests) if (!mysqlBench.TESTS[t]) throw new Error(`unknown mysql test "${t}"; known: ${Object.keys(mysqlBench.TESTS).join(', ')}`)
   const idleMaxWait = values['idle-wait'] !== undefined ? num(values['idle-wait'], 'idle-wait') : pick(5, 10, 30)
   return {
@@ -259,7 +258,7 @@ function parseOptions(argv) {
     goalP50Ms: values['goal-ms'] !== undefined ? num(values['goal-ms'], 'goal-ms') : 0.3,
     pgbench: {
       tests: pgbenchTests,
-      clients: values['pgbench-clients'] ? list(values['pgbench-clients']).map((c) => num(c, 'pgbench-clients', { min: 1, int: true })) : pick([8], [1, 8, 32], [1, 8, 32]),
+      clients: values['pgbench-clients'] ? csvList(values['pgbench-clients']).map((c) => num(c, 'pgbench-clients', { min: 1, int: true })) : pick([8], [1, 8, 32], [1, 8, 32]),
       targets: pgbenchTargets,
       durationSeconds: values['pgbench-duration'] !== undefined ? num(values['pgbench-duration'], 'pgbench-duration', { min: 1, int: true }) : duration !== undefined ? Math.max(1, Math.round(duration)) : pick(2, 2, 5),
       repetitions: values['pgbench-repetitions'] !== undefined ? num(values['pgbench-repetitions'], 'pgbench-repetitions', { min: 1, int: true }) : repetitions ?? pick(1, 2, 2),
@@ -273,7 +272,7 @@ function parseOptions(argv) {
     },
     mysql: {
       tests: mysqlTests,
-      threads: values['mysql-threads'] ? list(values['mysql-threads']).map((c) => num(c, 'mysql-threads', { min: 1, int: true })) : pick([8], [1, 8, 32], [1, 8, 32]),
+      threads: values['mysql-threads'] ? csvList(values['mysql-threads']).map((c) => num(c, 'mysql-threads', { min: 1, int: true })) : pick([8], [1, 8, 32], [1, 8, 32]),
       durationSeconds: values['mysql-duration'] !== undefined ? num(values['mysql-duration'], 'mysql-duration', { min: 1, int: true }) : duration !== undefined ? Math.max(1, Math.round(duration)) : pick(1, 1, 3),
       repetitions: values['mysql-repetitions'] !== undefined ? num(values['mysql-repetitions'], 'mysql-repetitions', { min: 1, int: true }) : repetitions ?? pick(1, 2, 2),
       warmupSeconds: pick(1, 2, 3),

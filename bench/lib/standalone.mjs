@@ -121,6 +121,29 @@ export function writeResults(outDir, name, result, markdown) {
   return { json, md }
 }
 
+/**
+ * Writes a scenario's report: <outDir>/<name>.svg (the chart), then .md (rendered with the chart
+ * embedded) and .json. Returns the paths and the Markdown.
+ */
+export function writeChartedReport(outDir, name, result, chartSvg, renderMarkdown) {
+  mkdirSync(outDir, { recursive: true })
+  const svg = `${name}.svg`
+  writeFileSync(join(outDir, svg), chartSvg)
+  const markdown = renderMarkdown(result, { chart: svg })
+  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+}
+
+/** The report line about blocks measured again on a busy machine (empty when there were none). */
+export function remeasuredNote(retries) {
+  const d = retries.discardedBlocks.length
+  return d ? `\n${d} block(s) measured again because other processes used more than ${retries.noiseThreshold * 100}% of the machine (the quieter attempt is kept; all are in the JSON).` : ''
+}
+
+/** A comma-separated command-line list (undefined stays undefined). */
+export function csvList(value) {
+  return value?.split(',').map((x) => x.trim()).filter(Boolean)
+}
+
 export function commandVersion(cmd, args = ['--version']) {
   // some tools (pgpool) print their version on stderr
   const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })

@@ -34,7 +34,7 @@
 //
 // Prints the Markdown report on stdout and writes bench/results/multi-node.{md,json}.
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
@@ -47,7 +47,7 @@ import { percentile, round } from '../lib/stats.mjs'
 import { startSluiceProcess } from '../lib/sluice-process.mjs'
 import { loadPrismaClient } from '../lib/prisma-clients.mjs'
 import { captureRequests, theQuery } from '../lib/capture.mjs'
-import { cleanupAll, commandVersion, ensureAptCommand, installCleanupHandlers, onCleanup, startRedis, trackPid, writeResults } from '../lib/standalone.mjs'
+import { cleanupAll, commandVersion, ensureAptCommand, installCleanupHandlers, onCleanup, startRedis, trackPid, writeChartedReport } from '../lib/standalone.mjs'
 
 export const name = 'multi-node'
 export const description = 'two+ Sluice nodes on one Redis: invalidation propagation between nodes, hit throughput L1-only vs L2 (eventual, strict)'
@@ -596,11 +596,7 @@ export function renderMarkdown(result, { chart } = {}) {
 
 /** Writes <outDir>/{name}.md, .json and .svg (the chart, embedded in the Markdown). */
 export function writeReport(outDir, result) {
-  mkdirSync(outDir, { recursive: true })
-  const svg = `${name}.svg`
-  writeFileSync(join(outDir, svg), multiNodeChart(result))
-  const markdown = renderMarkdown(result, { chart: svg })
-  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+  return writeChartedReport(outDir, name, result, multiNodeChart(result), renderMarkdown)
 }
 
 // ---- CLI ---------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 //
 // Prints the Markdown report on stdout and writes bench/results/mysql.{md,json,svg}.
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -24,7 +24,7 @@ import { mysqlChart } from '../lib/charts.mjs'
 import { describeMachine, startCpuMeter, topProcesses, waitForIdle } from '../lib/proc.mjs'
 import { round } from '../lib/stats.mjs'
 import { startSluiceProcess } from '../lib/sluice-process.mjs'
-import { cleanupAll, commandVersion, ensureAptCommand, installCleanupHandlers, onCleanup, sparePort, trackPid, writeResults } from '../lib/standalone.mjs'
+import { cleanupAll, commandVersion, csvList, ensureAptCommand, installCleanupHandlers, onCleanup, remeasuredNote, sparePort, trackPid, writeChartedReport } from '../lib/standalone.mjs'
 
 export const name = 'mysql'
 export const description = 'sysbench against direct MariaDB and Sluice’s MySQL wire door (cache off / auto), interleaved'
@@ -573,19 +573,15 @@ export function renderMarkdown(result, { chart } = {}) {
   const example = result.blocks.find((b) => b.test === 'ps_binary') ?? result.blocks[0]
   if (example) lines.push(`# one measured block (ports: ${Object.entries(s.ports).map(([k, v]) => `${k} ${v}`).join(', ')})\n${example.command}`)
   lines.push('```')
-  const d = result.retries.discardedBlocks.length
-  if (d) lines.push(`\n${d} block(s) measured again because other processes used more than ${result.retries.noiseThreshold * 100}% of the machine (the quieter attempt is kept; all are in the JSON).`)
+  const again = remeasuredNote(result.retries)
+  if (again) lines.push(again)
   lines.push('')
   return lines.join('\n')
 }
 
 /** Writes <outDir>/mysql.md, .json and .svg (the chart, embedded in the Markdown). */
 export function writeReport(outDir, result) {
-  mkdirSync(outDir, { recursive: true })
-  const svg = `${name}.svg`
-  writeFileSync(join(outDir, svg), mysqlChart(result, { labels: TARGET_LABELS, tests: TESTS }))
-  const markdown = renderMarkdown(result, { chart: svg })
-  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+  return writeChartedReport(outDir, name, result, mysqlChart(result, { labels: TARGET_LABELS, tests: TESTS }), renderMarkdown)
 }
 
 // ---- CLI -------------------------------------------------------------------------------------------
@@ -634,16 +630,15 @@ async function main() {
     const files = writeReport(dirname(values.render), JSON.parse(readFileSync(values.render, 'utf8')))
     return process.stdout.write(files.markdown)
   }
-  const list = (v) => v?.split(',').map((x) => x.trim()).filter(Boolean)
   const int = (v) => (v === undefined ? undefined : Number(v))
   installCleanupHandlers()
   const result = await run({
     quick: values.quick,
     durationSeconds: int(values.duration),
     repetitions: int(values.repetitions),
-    threads: list(values.threads)?.map(Number),
-    tests: list(values.tests),
-    targets: list(values.targets),
+    threads: csvList(values.threads)?.map(Number),
+    tests: csvList(values.tests),
+    targets: csvList(values.targets),
     poolSize: int(values['pool-size']),
     warmupSeconds: int(values.warmup),
     mysqlPort: int(values['mysql-port']),

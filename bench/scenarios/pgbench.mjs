@@ -27,24 +27,7 @@ import pg from 'pg'
 import { describeMachine, startCpuMeter, topProcesses, waitForIdle } from '../lib/proc.mjs'
 import { percentile, round } from '../lib/stats.mjs'
 import { startSluiceProcess } from '../lib/sluice-process.mjs'
-import {
-  commandVersion,
-  ensurePgbouncer,
-  ensurePgpool,
-  installCleanupHandlers,
-  listFiles,
-  onCleanup,
-  postmasterChildrenSeconds,
-  startBackendSampler,
-  startPgbouncer,
-  startPgpool,
-  tcpBytesDelta,
-  tcpBytesTo,
-  trackPid,
-  which,
-  writeResults,
-  cleanupAll,
-} from '../lib/standalone.mjs'
+import { cleanupAll, commandVersion, csvList, ensurePgbouncer, ensurePgpool, installCleanupHandlers, listFiles, onCleanup, postmasterChildrenSeconds, remeasuredNote, startBackendSampler, startPgbouncer, startPgpool, tcpBytesDelta, tcpBytesTo, trackPid, which, writeChartedReport } from '../lib/standalone.mjs'
 
 export const name = 'pgbench'
 export const description = 'pgbench against direct PostgreSQL, PgBouncer (transaction mode) and Sluice’s wire door (cache off / auto), interleaved'
@@ -777,19 +760,15 @@ export function renderMarkdown(result, { chart } = {}) {
     lines.push('')
     lines.push('<details><summary>pgbouncer.ini</summary>\n\n```ini\n' + s.pgbouncerIni.trim() + '\n```\n</details>')
   }
-  const d = result.retries.discardedBlocks.length
-  if (d) lines.push(`\n${d} block(s) measured again because other processes used more than ${result.retries.noiseThreshold * 100}% of the machine (the quieter attempt is kept; all are in the JSON).`)
+  const again = remeasuredNote(result.retries)
+  if (again) lines.push(again)
   lines.push('')
   return lines.join('\n')
 }
 
 /** Writes <outDir>/{name}.md, .json and .svg (the chart, embedded in the Markdown). */
 export function writeReport(outDir, result) {
-  mkdirSync(outDir, { recursive: true })
-  const svg = `${name}.svg`
-  writeFileSync(join(outDir, svg), pgbenchChart(result, { labels: TARGET_LABELS, tests: TESTS }))
-  const markdown = renderMarkdown(result, { chart: svg })
-  return { ...writeResults(outDir, name, result, markdown), svg: join(outDir, svg), markdown }
+  return writeChartedReport(outDir, name, result, pgbenchChart(result, { labels: TARGET_LABELS, tests: TESTS }), renderMarkdown)
 }
 
 // ---- CLI -------------------------------------------------------------------------------------------
@@ -838,15 +817,14 @@ async function main() {
     const files = writeReport(dirname(values.render), JSON.parse(readFileSync(values.render, 'utf8')))
     return process.stdout.write(files.markdown)
   }
-  const list = (v) => v?.split(',').map((x) => x.trim()).filter(Boolean)
   installCleanupHandlers()
   const result = await run({
     quick: values.quick,
     durationSeconds: values.duration ? Number(values.duration) : undefined,
     repetitions: values.repetitions ? Number(values.repetitions) : undefined,
-    clients: list(values.clients)?.map(Number),
-    tests: list(values.tests),
-    targets: list(values.targets),
+    clients: csvList(values.clients)?.map(Number),
+    tests: csvList(values.tests),
+    targets: csvList(values.targets),
     poolSize: values['pool-size'] ? Number(values['pool-size']) : undefined,
     warmupSeconds: values.warmup ? Number(values.warmup) : undefined,
     database: values.database,

@@ -92,6 +92,18 @@ function andThen<T>(step: Step, next: () => T): T | Promise<T> {
 }
 
 const READY_IDLE = readyForQuery('I')
+/** What a cached extended execution answers before its rows: ParseComplete (when it parsed) and BindComplete. */
+const PARSE_BIND_COMPLETE = Buffer.concat([parseComplete(), bindComplete()])
+const BIND_COMPLETE = bindComplete()
+
+/**
+ * A client's named statement: on the server it is named after its text and parameter types, so it
+ * is prepared once per server connection whoever prepared it.
+ */
+function statementInfo(query: string, paramTypes: Buffer): StatementInfo {
+  const serverName = `sluice_${createHash('sha1').update(query).update(paramTypes).digest('hex').slice(0, 24)}`
+  return { serverName, query, paramTypes, parseFor: (n) => message('P', n, query, paramTypes) }
+}
 const ROLLBACK_COMPLETE = message('C', 'ROLLBACK')
 
 export class Session {
@@ -642,12 +654,11 @@ export class Session {
    * cache (or filled through a server connection of its own); anything else is relayed as usual.
    */
   #extendedBatch(batch: Frame[]): Step {
-    const shape = batch.map((f) => f.type)
     let i = 0
-    const parse = shape[i] === T.Parse ? batch[i++] : undefined
-    const bind = shape[i] === T.Bind ? batch[i++] : undefined
-    const describe = shape[i] === T.Describe ? batch[i++] : undefined
-    const execute = shape[i] === T.Execute ? batch[i++] : undefined
+    const parse = batch[i]?.type === T.Parse ? batch[i++] : undefined
+    const bind = batch[i]?.type === T.Bind ? batch[i++] : undefined
+    const describe = batch[i]?.type === T.Describe ? batch[i++] : undefined
+    const execute = batch[i]?.type === T.Execute ? batch[i++] : undefined
     if (!bind || !execute || i !== batch.length - 1) return this.#replayUncached(batch, 'not a single execution')
     // Only the unnamed portal, all rows, Describe of that portal.
     const b = new BodyReader(bind.body)
@@ -678,13 +689,9 @@ export class Session {
     const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
     if (policy === null) return this.#replayUncached(batch, this.#reason)
 
-    if (parse && stmt !== '') {
-      // Remember the client's named statement as if it had been prepared.
-      const query = sql
-      const rest = parseRest
-      const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
-      this.#statements.set(stmt, { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) })
-    } else if (parse) this.#unnamedQuery = sql
+    // Remember the client's named statement as if it had been prepared.
+    if (parse && stmt !== '') this.#statements.set(stmt, statementInfo(sql, parseRest))
+    else if (parse) this.#unnamedQuery = sql
     const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
     // What the server is sent to fill the entry: the same execution on the unnamed statement
     // (built only when the cache misses).
@@ -695,18 +702,32 @@ export class Session {
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const head = parse ? Buffer.concat([parseComplete(), bindComplete()]) : bindComplete()
+    const head = parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE
     const local = this.#ctx.cache.getLocal(key, policy)
-    if (local !== null && local !== undefined) {
-      // A hit in the local tier is answered synchronously.
-      this.#ctx.answered(local.state === 'fresh' ? 'ttl' : 'swr')
-      if (local.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
-      this.#send(Buffer.concat([head, local.entry.payload, READY_IDLE]))
-      this.#observeCached(sql, analysis, started, true)
-      rememberSqlText(sql, route.origin.defaultSchema, analysis)
-      return
-    }
+    // A hit in the local tier is answered synchronously.
+    if (local !== null && local !== undefined) return this.#answerExtendedHit(local, sql, analysis, policy, key, produce, head, started)
     return this.#extendedLookup(batch, sql, analysis, policy, key, produce, head, started, local)
+  }
+
+  /** A cached extended execution: the completions its messages call for, the stored rows, ReadyForQuery. */
+  #answerExtendedHit(
+    hit: NonNullable<Lookup>,
+    sql: string,
+    analysis: StatementAnalysis,
+    policy: CachePolicy,
+    key: string,
+    produce: () => Promise<Produced>,
+    head: Buffer,
+    started: number,
+  ): void {
+    this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
+    if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
+    this.#send(head)
+    this.#send(hit.entry.payload)
+    this.#send(READY_IDLE)
+    this.#observeCached(sql, analysis, started, true)
+    // A text answered from the cache comes again: its analysis is found by the text next time.
+    rememberSqlText(sql, this.#route!.origin.defaultSchema, analysis)
   }
 
   /** The rest of #extendedBatch when the local tier did not answer: the shared tier, or a fill. */
@@ -723,12 +744,13 @@ export class Session {
   ): Promise<void> {
     try {
       const hit = local === null ? await this.#ctx.cache.get(key, policy) : undefined
-      this.#ctx.answered(hit === undefined ? 'miss' : hit.state === 'fresh' ? 'ttl' : 'swr')
-      const produced = hit ? undefined : await this.#ctx.cache.fill(key, policy, produce)
-      const payload = hit ? hit.entry.payload : produced!.payload
-      if (hit?.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
-      this.#send(Buffer.concat([head, payload, READY_IDLE]))
-      this.#observeCached(sql, analysis, started, hit !== undefined, produced)
+      if (hit !== undefined) return this.#answerExtendedHit(hit, sql, analysis, policy, key, produce, head, started)
+      this.#ctx.answered('miss')
+      const produced = await this.#ctx.cache.fill(key, policy, produce)
+      this.#send(head)
+      this.#send(produced.payload)
+      this.#send(READY_IDLE)
+      this.#observeCached(sql, analysis, started, false, produced)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err
       // The execution failed or was unusual: let the server answer the client's own messages.
@@ -766,8 +788,7 @@ export class Session {
       this.#parseQueue.push({ swallow: false })
       return this.#forwardFrame(f)
     }
-    const serverName = `sluice_${createHash('sha1').update(query).update(rest).digest('hex').slice(0, 24)}`
-    const info: StatementInfo = { serverName, query, paramTypes: rest, parseFor: (n) => message('P', n, query, rest) }
+    const info = statementInfo(query, rest)
     this.#statements.set(name, info)
     const link = this.#ensureLink()
     if (link instanceof Promise) return link.then((l) => this.#prepareOn(l, info))

@@ -19,10 +19,22 @@ const SLASH = 0x2f
 const STAR = 0x2a
 const DOT = 0x2e
 
+// What each ASCII character can start (CLASS[c]); characters from 0x80 up are identifier characters
+// (Postgres takes non-ASCII letters in identifiers).
+const PLAIN = 0 // spaces, punctuation, operators: nothing to look at
+const IDENT = 1 // starts an identifier or keyword (letters, `_`)
+const DIGIT = 2
+const SPECIAL = 3 // ' " - / $: may start a literal, a quoted identifier, a comment or a parameter
+const CLASS = new Uint8Array(128)
+for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = CLASS[c + 0x20] = IDENT
+CLASS[0x5f] = IDENT
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT
+for (const c of [QUOTE, DQUOTE, DASH, SLASH, DOLLAR]) CLASS[c] = SPECIAL
+
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39
 const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f // A-Z a-z _
-/** ASCII identifier character: letters, digits, `_`, `$` (NaN — before the start — is none). */
-const isIdent = (c: number) => isLetter(c) || isDigit(c) || c === DOLLAR
+/** Identifier character after the first: letters, digits, `_`, `$` and anything non-ASCII (NaN — past the end — is none). */
+const isIdent = (c: number) => (c < 0x80 ? CLASS[c] === IDENT || CLASS[c] === DIGIT || c === DOLLAR : c === c)
 const isE = (c: number) => c === 0x45 || c === 0x65
 
 /** Length of the dollar-quote tag (`$$`, `$tag$`) starting at `i`, or 0 when there is none there. */
@@ -37,6 +49,28 @@ function dollarTag(sql: string, i: number): number {
   return j < end && sql.charCodeAt(j) === DOLLAR ? j + 1 - i : 0
 }
 
+/**
+ * End of the string literal whose opening quote is at `q` (the index after its closing quote), or
+ * -1 when it is not terminated. `escapes`: an E'' string, where a backslash escapes the next character.
+ */
+function stringEnd(sql: string, q: number, escapes: boolean): number {
+  const n = sql.length
+  let j = q + 1
+  while (j < n) {
+    const d = sql.charCodeAt(j)
+    if (escapes && d === BACKSLASH) j += 2
+    else if (d !== QUOTE) j++
+    else if (sql.charCodeAt(j + 1) === QUOTE) j += 2 // '' is a quote inside the literal
+    else return j + 1
+  }
+  return -1
+}
+
+/**
+ * The text with its literals replaced by `?`. Works a token at a time: an identifier or keyword is
+ * skipped as a whole (so digits inside it are never taken for a number), and only the characters
+ * that can start something else are looked at.
+ */
 export function sqlShape(sql: string): string {
   let out = ''
   let i = 0
@@ -44,42 +78,20 @@ export function sqlShape(sql: string): string {
   const n = sql.length
   while (i < n) {
     const c = sql.charCodeAt(i)
-    if (c === QUOTE || (isE(c) && sql.charCodeAt(i + 1) === QUOTE && !isIdent(sql.charCodeAt(i - 1)))) {
-      // string literal ('' doubles a quote; E'' strings also escape with backslash)
-      const escapes = c !== QUOTE
-      let j = escapes ? i + 2 : i + 1
-      while (j < n) {
-        const d = sql.charCodeAt(j)
-        if (escapes && d === BACKSLASH) j += 2
-        else if (d === QUOTE && sql.charCodeAt(j + 1) === QUOTE) j += 2
-        else if (d === QUOTE) break
-        else j++
-      }
-      if (j >= n) return sql // unterminated: leave it to the parser
-      out += sql.slice(last, i) + '?'
-      i = last = j + 1
-    } else if (c === DQUOTE) {
-      const j = sql.indexOf('"', i + 1)
-      if (j === -1) return sql
-      i = j + 1
-    } else if (c === DASH && sql.charCodeAt(i + 1) === DASH) {
-      const j = sql.indexOf('\n', i)
-      i = j === -1 ? n : j + 1
-    } else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
-      const j = sql.indexOf('*/', i + 2)
-      if (j === -1) return sql
-      i = j + 2
-    } else if (c === DOLLAR && !isIdent(sql.charCodeAt(i - 1))) {
-      const length = dollarTag(sql, i)
-      if (length === 0) {
-        i++ // $1 parameter
-        while (i < n && isDigit(sql.charCodeAt(i))) i++
-        continue
-      }
-      const j = sql.indexOf(sql.slice(i, i + length), i + length)
-      if (j === -1) return sql
-      i = j + length
-    } else if (isDigit(c) && !isIdent(sql.charCodeAt(i - 1))) {
+    const kind = c < 0x80 ? CLASS[c] : IDENT
+    if (kind === PLAIN) {
+      i++
+    } else if (kind === IDENT) {
+      let j = i + 1
+      while (j < n && isIdent(sql.charCodeAt(j))) j++
+      if (j === i + 1 && isE(c) && sql.charCodeAt(j) === QUOTE) {
+        // E'…': a string with backslash escapes
+        const end = stringEnd(sql, j, true)
+        if (end === -1) return sql // unterminated: leave it to the parser
+        out += sql.slice(last, i) + '?'
+        i = last = end
+      } else i = j
+    } else if (kind === DIGIT) {
       let j = i
       for (let d = c; j < n && (isDigit(d) || d === DOT || isE(d)); d = sql.charCodeAt(j)) {
         if (isE(d)) {
@@ -89,12 +101,47 @@ export function sqlShape(sql: string): string {
         j++
       }
       if (j < n && isIdent(sql.charCodeAt(j))) {
+        // `1abc`: not a number on its own; the rest is skipped as an identifier
         i = j
+        while (i < n && isIdent(sql.charCodeAt(i))) i++
         continue
       }
       out += sql.slice(last, i) + '?'
       i = last = j
-    } else i++
+    } else if (c === QUOTE) {
+      const end = stringEnd(sql, i, false)
+      if (end === -1) return sql
+      out += sql.slice(last, i) + '?'
+      i = last = end
+    } else if (c === DQUOTE) {
+      const j = sql.indexOf('"', i + 1)
+      if (j === -1) return sql
+      i = j + 1
+    } else if (c === DASH) {
+      if (sql.charCodeAt(i + 1) !== DASH) i++
+      else {
+        const j = sql.indexOf('\n', i)
+        i = j === -1 ? n : j + 1
+      }
+    } else if (c === SLASH) {
+      if (sql.charCodeAt(i + 1) !== STAR) i++
+      else {
+        const j = sql.indexOf('*/', i + 2)
+        if (j === -1) return sql
+        i = j + 2
+      }
+    } else {
+      // `$`: not after an identifier character (identifiers are skipped whole)
+      const length = dollarTag(sql, i)
+      if (length === 0) {
+        i++ // $1 parameter
+        while (i < n && isDigit(sql.charCodeAt(i))) i++
+        continue
+      }
+      const j = sql.indexOf(sql.slice(i, i + length), i + length)
+      if (j === -1) return sql
+      i = j + length
+    }
   }
   return last === 0 ? sql : out + sql.slice(last)
 }

@@ -60,4 +60,8 @@ describe('sqlShape', async () => {
   it('gives equal analyses for statements that differ only in literals', () => {
     expect(analyzeSql('UPDATE t SET v = 1 WHERE id = 2')).toEqual(analyzeSql('UPDATE t SET v = 99 WHERE id = 7'))
   })
+  it('never shares an analysis between tables whose names differ in digits after a non-ASCII letter', () => {
+    expect(analyzeSql('SELECT * FROM é1 WHERE x = 1').reads).toEqual(['public.é1'])
+    expect(analyzeSql('SELECT * FROM é2 WHERE x = 1').reads).toEqual(['public.é2'])
+  })
 })

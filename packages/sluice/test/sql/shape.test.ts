@@ -13,6 +13,9 @@ describe('sqlShape', () => {
     // digits followed by an identifier character are not a number on their own
     expect(sqlShape('SELECT 1abc FROM t')).toBe('SELECT 1abc FROM t')
     expect(sqlShape('SELECT a$1 FROM t')).toBe('SELECT a$1 FROM t')
+    // non-ASCII letters are identifier characters too: `é1` and `é2` are different tables, not `é?`
+    expect(sqlShape('SELECT * FROM é1 WHERE x = 2')).toBe('SELECT * FROM é1 WHERE x = ?')
+    expect(sqlShape('SELECT größe2, 3 FROM t')).toBe('SELECT größe2, ? FROM t')
   })
 
   it('replaces strings, with doubled quotes and E-string escapes', () => {

@@ -5,6 +5,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createDatabase, describeWithPostgres } from '../../helpers/postgres.js'
 import { startSluice, type TestSluice } from '../../helpers/sluice.js'
+import { seededRandom } from '../../helpers/random.js'
 
 describeWithPostgres('no stale read over the wire after an acknowledged write', () => {
   let s: TestSluice
@@ -18,9 +19,8 @@ describeWithPostgres('no stale read over the wire after an acknowledged write', 
   afterAll(async () => s?.close())
 
   it('holds for thousands of randomised reads and writes', async () => {
-    let seed = Number(process.env.STALE_SEED ?? Date.now() % 100000)
-    const startSeed = seed
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const startSeed = Number(process.env.STALE_SEED ?? Date.now() % 100000)
+    const random = seededRandom(startSeed)
     const acked = new Map<number, number>()
     const next = new Map<number, number>()
     const locks = new Map<number, Promise<void>>()

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { dependencyFields, type Dependencies, type Epochs, type Invalidation } from '../invalidation/epochs.js'
 import type { RedisTier, SharedEntry } from './redis-tier.js'
+import type { RelationGraph } from '../invalidation/relations.js'
 import type { ShapeRecord } from '../observability/shape-stats.js'
 
 export interface CachePolicy {
@@ -116,6 +117,11 @@ export class QueryCache {
   readonly maxBytes: number
   /** Observer of applied invalidations (metrics). */
   onInvalidate: (inv: Invalidation) => void = () => {}
+  /**
+   * Views and inheritance links per origin id: a result reading a view depends on the view's base
+   * tables, a write to a parent table invalidates its children (invalidation/relations.ts).
+   */
+  readonly relations = new Map<string, RelationGraph>()
 
   constructor(options: QueryCacheOptions) {
     this.maxBytes = options.maxBytes
@@ -162,12 +168,33 @@ export class QueryCache {
    * Applies an invalidation (and shares it with the other nodes). Doors call this after a write
    * committed and before answering it, or for an explicit invalidate request.
    */
-  async invalidate(inv: Invalidation): Promise<void> {
+  async invalidate(written: Invalidation): Promise<void> {
+    const inv = await this.#affected(written)
     if (this.#shared) await this.#shared.publish(inv)
     else this.#epochs.apply(inv)
     this.onInvalidate(inv)
     // "all" frees the tenant's memory at once; other invalidations are enforced at lookup.
     if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
+  }
+
+  /** What a write really changed: its tables' inheritance children too; DDL reloads the catalog. */
+  async #affected(inv: Invalidation): Promise<Invalidation> {
+    if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()
+    const graph = inv.kind === 'tables' ? this.relations.get(inv.origin) : undefined
+    if (graph === undefined || inv.kind !== 'tables') return inv
+    const tables = graph.writesOf(inv.tables)
+    if (tables === null) return { kind: 'origin', origin: inv.origin }
+    return tables.length === inv.tables.length ? inv : { ...inv, tables }
+  }
+
+  /** A produced result with the tables it really depends on (views resolved), or not storable when they cannot be told. */
+  async #resolve(produced: Produced): Promise<Produced> {
+    const tables = produced.deps.tables
+    const graph = tables !== null && produced.storable ? this.relations.get(produced.deps.origin) : undefined
+    if (graph === undefined || tables === null) return produced
+    const resolved = await graph.readsOf(tables)
+    if ('unknown' in resolved) return { ...produced, storable: false, notStoredReason: resolved.unknown }
+    return resolved.tables.length === tables.length ? produced : { ...produced, deps: { ...produced.deps, tables: resolved.tables } }
   }
 
   /**
@@ -307,13 +334,13 @@ export class QueryCache {
             const theirs = await this.#freshShared(shared, key, policy)
             if (theirs) return { produced: theirs, stored: true }
           }
-          const produced = await produce()
+          const produced = await this.#resolve(await produce())
           return { produced, stored: await this.#store(key, policy, produced) }
         } finally {
           if (leased) shared.release(key).catch(() => {})
         }
       }
-      const produced = await produce()
+      const produced = await this.#resolve(await produce())
       return { produced, stored: await this.#store(key, policy, produced) }
     })()
     const flight: Flight = { promise }

@@ -10,7 +10,8 @@ import { Engines } from '../executor/engines.js'
 import { QueryCache } from '../cache/query-cache.js'
 import { Epochs, type Invalidation } from '../invalidation/epochs.js'
 import { RedisTier } from '../cache/redis-tier.js'
-import { initSqlParser } from '../sql/analyze.js'
+import { analyzeSql, initSqlParser } from '../sql/analyze.js'
+import { POSTGRES_RELATIONS_SQL, RelationGraph, type RelationRow } from '../invalidation/relations.js'
 import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
 import { startMysqlDoor, type MysqlDoor } from '../wire/mysql/door.js'
@@ -98,6 +99,17 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     : undefined
   cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
   await shared?.start()
+  for (const origin of origins.values()) {
+    if (origin.provider !== 'postgres' || cache.relations.has(origin.id)) continue
+    const pool = origin.pool
+    cache.relations.set(
+      origin.id,
+      new RelationGraph({
+        load: async () => (await pool.query<RelationRow>(POSTGRES_RELATIONS_SQL)).rows,
+        analyze: (sql) => analyzeSql(sql, origin.defaultSchema),
+      }),
+    )
+  }
   const metrics = new Metrics({ cache, origins: [...origins.values()] })
   const shapes = new ShapeStats()
   cache.onInvalidate = (inv) => metrics.invalidations.inc({ cause: inv.kind === 'tags' ? 'tag' : inv.kind === 'tenant' ? 'all' : 'write' })

@@ -21,6 +21,8 @@ export interface CacheBackend {
   probeReads(dbUrl: string): Promise<number>
   /** Quotes an identifier in the database's dialect. */
   q(ident: string): string
+  /** Sluice resolves views to their base tables on this origin family (Postgres). */
+  resolvesViews?: boolean
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -193,6 +195,19 @@ export function cacheSemanticsSuite(backend: CacheBackend): void {
       await prisma.user.update({ where: { id: user.id }, data: { posts: { create: { title: 't', slug: 's' } } } })
       expect(await posts()).toHaveLength(1)
     })
+
+    if (backend.resolvesViews) {
+      it('a cached read of a view goes when a write through Sluice changes its base table', async () => {
+        // "Probe" is a view over "ProbeData"
+        await direct(`INSERT INTO ${id('ProbeData')} VALUES (7, 'seven')`)
+        const read = () => info(prisma.probe.findUnique({ where: { id: 7 }, cacheStrategy: { ttl: 3600 } }))
+        expect(await read()).toMatchObject({ status: 'miss', data: { label: 'seven' } })
+        await direct(`UPDATE ${id('ProbeData')} SET label = 'behind' WHERE id = 7`)
+        expect(await read()).toMatchObject({ status: 'ttl', data: { label: 'seven' } })
+        await prisma.$executeRawUnsafe(`UPDATE ${id('ProbeData')} SET label = 'through' WHERE id = 7`)
+        expect(await read()).toMatchObject({ status: 'miss', data: { label: 'through' } })
+      })
+    }
 
     it('interactive transactions: no cache inside; commit invalidates, rollback does not', async () => {
       const cat = await prisma.category.create({ data: { name: 'tx-cat' } })

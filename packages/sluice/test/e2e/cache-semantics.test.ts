@@ -15,4 +15,5 @@ cacheSemanticsSuite({
   probeReads: async (url) =>
     Number((await adminQuery<{ v: string }>(dbName(url), 'SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS v FROM probe_reads')).rows[0]!.v),
   q: (ident) => `"${ident}"`,
+  resolvesViews: true,
 })

@@ -1,0 +1,186 @@
+// Which tables a result really depends on, and which tables a write really touches, when the SQL
+// names a view or a table with inheritance children (partitions).
+//
+// Statement analysis sees names. A cached read of a view `v` over table `t` depends on `t`; a
+// read of a partitioned table depends on its partitions, which writes may name directly; a write
+// through a parent lands in its children, whose own cached reads must go too. The origin's
+// catalog knows these links: it is loaded in one query (views with their definitions, every
+// inheritance link), refreshed in the background when older than `maxAgeMs`, and read again
+// before use after DDL through Sluice.
+//
+// Reads: a view is replaced by what its definition reads (recursively) and a parent brings its
+// descendants. A view whose definition cannot be analysed, or which calls functions that are not
+// known built-ins (a user function may read anything), makes the result unknown: not stored.
+// Writes: a table brings its descendants. While no catalog is loaded (at start, after DDL, when
+// it cannot be read), writes invalidate the whole origin and reads wait for it or are not stored —
+// never a stale answer.
+import type { StatementAnalysis } from '../sql/analyze.js'
+import { READ_ONLY_FUNCTIONS } from '../sql/functions.js'
+
+/** One relation of the origin's catalog that is a view or takes part in inheritance. */
+export interface RelationRow {
+  /** `schema.name`, as statement analysis writes it. */
+  name: string
+  /** View definition (views only). */
+  definition: string | null
+  /** Direct parents (`schema.name`), for inheritance children and partitions. */
+  parents: readonly string[]
+}
+
+/** What a read depends on: the tables, or why it cannot be told (then the result is not stored). */
+export type ReadDependencies = { tables: string[] } | { unknown: string }
+
+interface Graph {
+  /** View → the tables its definition reads, or why they cannot be told. */
+  views: Map<string, string[] | { unknown: string }>
+  /** Parent → its direct children. */
+  children: Map<string, string[]>
+}
+
+export interface RelationGraphOptions {
+  /** Reads the origin's views and inheritance links. */
+  load: () => Promise<RelationRow[]>
+  /** The origin's statement analysis (its dialect and default schema). */
+  analyze: (sql: string) => StatementAnalysis
+  /** Reload the catalog when it is older than this (catches DDL made behind Sluice's back). */
+  maxAgeMs?: number
+  now?: () => number
+}
+
+export class RelationGraph {
+  readonly #options: RelationGraphOptions
+  readonly #maxAgeMs: number
+  #graph: Graph | undefined
+  #loadedAt = 0
+  #loading: Promise<Graph | undefined> | undefined
+  /** Bumped by changed(): a load that began before it does not count as current. */
+  #generation = 0
+
+  constructor(options: RelationGraphOptions) {
+    this.#options = options
+    this.#maxAgeMs = options.maxAgeMs ?? 60_000
+  }
+
+  /** DDL went through Sluice: the catalog is read again before it is used. */
+  changed(): void {
+    this.#generation++
+    this.#graph = undefined
+  }
+
+  /**
+   * Tables a result reading `tables` depends on. Waits for the catalog when none is loaded (a
+   * fill holds no origin connection by then).
+   */
+  readsOf(tables: readonly string[]): ReadDependencies | Promise<ReadDependencies> {
+    const graph = this.#usable()
+    if (graph !== undefined) return expandReads(graph, tables)
+    return this.#reload().then((g) => (g === undefined ? { unknown: 'relation catalog unavailable' } : expandReads(g, tables)))
+  }
+
+  /**
+   * Tables a write of `tables` changes, or null when that cannot be told (invalidate the whole
+   * origin). Never waits: a committing session still holds its origin connection, and a catalog
+   * load waiting for one could stall every writer at the connection limit.
+   */
+  writesOf(tables: readonly string[]): string[] | null {
+    const graph = this.#usable()
+    return graph === undefined ? null : expandWrites(graph, tables)
+  }
+
+  /**
+   * The graph to answer from, or undefined when none is loaded since the last change. One older
+   * than maxAgeMs is still used while a fresh one loads in the background (a relation created
+   * behind Sluice's back is known within about maxAgeMs).
+   */
+  #usable(): Graph | undefined {
+    const graph = this.#graph
+    if (graph === undefined || (this.#options.now ?? Date.now)() - this.#loadedAt > this.#maxAgeMs) void this.#reload()
+    return graph
+  }
+
+  #reload(): Promise<Graph | undefined> {
+    return (this.#loading ??= this.#load((this.#options.now ?? Date.now)()))
+  }
+
+  async #load(startedAt: number): Promise<Graph | undefined> {
+    const generation = this.#generation
+    try {
+      const graph = buildGraph(await this.#options.load(), this.#options.analyze)
+      if (generation === this.#generation) {
+        this.#graph = graph
+        this.#loadedAt = startedAt
+      }
+      return graph
+    } catch {
+      return undefined
+    } finally {
+      this.#loading = undefined
+    }
+  }
+}
+
+function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => StatementAnalysis): Graph {
+  const views = new Map<string, string[] | { unknown: string }>()
+  const children = new Map<string, string[]>()
+  for (const row of rows) {
+    for (const parent of row.parents) {
+      const list = children.get(parent)
+      if (list === undefined) children.set(parent, [row.name])
+      else list.push(row.name)
+    }
+    if (row.definition !== null) views.set(row.name, viewReads(row.name, row.definition, analyze))
+  }
+  return { views, children }
+}
+
+function viewReads(name: string, definition: string, analyze: (sql: string) => StatementAnalysis): string[] | { unknown: string } {
+  const a = analyze(definition)
+  if (a.unparsed || a.kind !== 'read') return { unknown: `view ${name} could not be analysed` }
+  const unknownFunction = a.functions.find((f) => !READ_ONLY_FUNCTIONS.has(f))
+  if (unknownFunction !== undefined) return { unknown: `view ${name} calls ${unknownFunction}()` }
+  return a.reads
+}
+
+function expandReads(graph: Graph, tables: readonly string[]): ReadDependencies {
+  const out = new Set<string>()
+  const todo = [...tables]
+  for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
+    if (out.has(t)) continue
+    out.add(t)
+    const view = graph.views.get(t)
+    if (view !== undefined) {
+      if (!Array.isArray(view)) return view
+      todo.push(...view)
+    }
+    const kids = graph.children.get(t)
+    if (kids !== undefined) todo.push(...kids)
+  }
+  return { tables: [...out] }
+}
+
+function expandWrites(graph: Graph, tables: readonly string[]): string[] {
+  const out = new Set<string>()
+  const todo = [...tables]
+  for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
+    if (out.has(t)) continue
+    out.add(t)
+    const kids = graph.children.get(t)
+    if (kids !== undefined) todo.push(...kids)
+  }
+  return [...out]
+}
+
+/**
+ * The Postgres catalog query behind RelationGraph: views (with their definitions, as
+ * pg_get_viewdef prints them under the connection's search_path) and every inheritance link
+ * (partitions included), outside the system schemas.
+ */
+export const POSTGRES_RELATIONS_SQL = `
+SELECT n.nspname || '.' || c.relname AS name,
+       CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END AS definition,
+       ARRAY(SELECT pn.nspname || '.' || p.relname
+               FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+              WHERE i.inhrelid = c.oid) AS parents
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+   AND (c.relkind = 'v' OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid))`

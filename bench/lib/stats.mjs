@@ -46,7 +46,7 @@ export function round(v, digits = 3) {
   return Math.round(v * f) / f
 }
 
-/** Seeded PRNG (mulberry32): both targets of a comparison get the same sequence of arguments. */
+/** Seeded PRNG (mulberry32): both targets of a comparison get the same sequence of arguments; the randomised tests replay a failure by its seed. */
 export function prng(seed) {
   let a = seed >>> 0
   return () => {

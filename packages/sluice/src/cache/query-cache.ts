@@ -169,7 +169,7 @@ export class QueryCache {
    * committed and before answering it, or for an explicit invalidate request.
    */
   async invalidate(written: Invalidation): Promise<void> {
-    const inv = await this.#affected(written)
+    const inv = this.#affected(written)
     if (this.#shared) await this.#shared.publish(inv)
     else this.#epochs.apply(inv)
     this.onInvalidate(inv)
@@ -178,10 +178,11 @@ export class QueryCache {
   }
 
   /** What a write really changed: its tables' inheritance children too; DDL reloads the catalog. */
-  async #affected(inv: Invalidation): Promise<Invalidation> {
+  #affected(inv: Invalidation): Invalidation {
     if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()
-    const graph = inv.kind === 'tables' ? this.relations.get(inv.origin) : undefined
-    if (graph === undefined || inv.kind !== 'tables') return inv
+    if (inv.kind !== 'tables') return inv
+    const graph = this.relations.get(inv.origin)
+    if (graph === undefined) return inv
     const tables = graph.writesOf(inv.tables)
     if (tables === null) return { kind: 'origin', origin: inv.origin }
     return tables.length === inv.tables.length ? inv : { ...inv, tables }

@@ -50,6 +50,7 @@ export interface RelationGraphOptions {
 export class RelationGraph {
   readonly #options: RelationGraphOptions
   readonly #maxAgeMs: number
+  readonly #now: () => number
   #graph: Graph | undefined
   #loadedAt = 0
   #loading: Promise<Graph | undefined> | undefined
@@ -59,6 +60,7 @@ export class RelationGraph {
   constructor(options: RelationGraphOptions) {
     this.#options = options
     this.#maxAgeMs = options.maxAgeMs ?? 60_000
+    this.#now = options.now ?? Date.now
   }
 
   /** DDL went through Sluice: the catalog is read again before it is used. */
@@ -94,12 +96,12 @@ export class RelationGraph {
    */
   #usable(): Graph | undefined {
     const graph = this.#graph
-    if (graph === undefined || (this.#options.now ?? Date.now)() - this.#loadedAt > this.#maxAgeMs) void this.#reload()
+    if (graph === undefined || this.#now() - this.#loadedAt > this.#maxAgeMs) void this.#reload()
     return graph
   }
 
   #reload(): Promise<Graph | undefined> {
-    return (this.#loading ??= this.#load((this.#options.now ?? Date.now)()))
+    return (this.#loading ??= this.#load(this.#now()))
   }
 
   async #load(startedAt: number): Promise<Graph | undefined> {
@@ -141,13 +143,17 @@ function viewReads(name: string, definition: string, analyze: (sql: string) => S
   return a.reads
 }
 
-function expandReads(graph: Graph, tables: readonly string[]): ReadDependencies {
+/**
+ * `tables` with the descendants of every parent among them and, `throughViews`, what every view
+ * among them reads (recursively); the view's reason when one cannot be told.
+ */
+function closure(graph: Graph, tables: readonly string[], throughViews: boolean): string[] | { unknown: string } {
   const out = new Set<string>()
   const todo = [...tables]
   for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
     if (out.has(t)) continue
     out.add(t)
-    const view = graph.views.get(t)
+    const view = throughViews ? graph.views.get(t) : undefined
     if (view !== undefined) {
       if (!Array.isArray(view)) return view
       todo.push(...view)
@@ -155,20 +161,16 @@ function expandReads(graph: Graph, tables: readonly string[]): ReadDependencies 
     const kids = graph.children.get(t)
     if (kids !== undefined) todo.push(...kids)
   }
-  return { tables: [...out] }
-}
-
-function expandWrites(graph: Graph, tables: readonly string[]): string[] {
-  const out = new Set<string>()
-  const todo = [...tables]
-  for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
-    if (out.has(t)) continue
-    out.add(t)
-    const kids = graph.children.get(t)
-    if (kids !== undefined) todo.push(...kids)
-  }
   return [...out]
 }
+
+function expandReads(graph: Graph, tables: readonly string[]): ReadDependencies {
+  const found = closure(graph, tables, true)
+  return Array.isArray(found) ? { tables: found } : found
+}
+
+/** A write changes what it names and every descendant (rows written through a parent land in its children). */
+const expandWrites = (graph: Graph, tables: readonly string[]): string[] => closure(graph, tables, false) as string[]
 
 /**
  * The Postgres catalog query behind RelationGraph: views (with their definitions, as

@@ -100,7 +100,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
   await shared?.start()
   for (const origin of origins.values()) {
-    if (origin.provider !== 'postgres' || cache.relations.has(origin.id)) continue
+    if (origin.provider !== 'postgres') continue
     const pool = origin.pool
     cache.relations.set(
       origin.id,

@@ -7,7 +7,7 @@ import { createDatabase, describeWithPostgres } from '../helpers/postgres.js'
 import { createMariadbDatabase, describeWithMariadb } from '../helpers/mariadb.js'
 import { startSluice, type TestSluice } from '../helpers/sluice.js'
 import { ddl, loadClient, mysqlDdl, type TestClientProvider } from './clients.js'
-import { seededRandom } from '../helpers/random.js'
+import { prng } from '../../../../bench/lib/stats.mjs'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -35,7 +35,7 @@ for (const origin of ORIGINS) {
     it('holds for thousands of randomised reads and writes', async () => {
       // Seeded PRNG so a failure can be replayed.
       const startSeed = Number(process.env.STALE_SEED ?? Date.now() % 100000)
-      const random = seededRandom(startSeed)
+      const random = prng(startSeed)
       const acked = new Map<number, number>(ids.map((id) => [id, 0]))
       const next = new Map<number, number>(ids.map((id) => [id, 0]))
       const locks = new Map<number, Promise<void>>(ids.map((id) => [id, Promise.resolve()]))

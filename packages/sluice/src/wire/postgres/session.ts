@@ -70,6 +70,20 @@ interface StatementInfo {
   parseFor(name: string): Buffer
 }
 
+/** A statement being answered through the cache, in the simple or the extended protocol. */
+interface CachedStatement {
+  sql: string
+  analysis: StatementAnalysis
+  policy: CachePolicy
+  key: string
+  /** performance.now() when the statement arrived. */
+  started: number
+  /** What the client's messages call for before the rows (extended: ParseComplete, BindComplete). */
+  head: Buffer | undefined
+  /** Runs the statement on a server connection of its own, for a fill or a refresh. */
+  produce: () => Promise<Produced>
+}
+
 type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
 
 const NO_STATEMENT = 'sluice_noop'
@@ -532,15 +546,15 @@ export class Session {
     return unsafeReason(analysis) ?? 'connection busy (pipelined or session state)'
   }
 
-  /** Statistics of a statement answered through the cache. */
-  #observeCached(sql: string, analysis: StatementAnalysis, started: number, hit: boolean, produced?: Produced): void {
+  /** Statistics of a statement answered through the cache (`produced`: a miss). */
+  #observeCached(c: CachedStatement, produced?: Produced): void {
     const shapes = this.#ctx.shapes
     if (shapes === undefined) return
-    const shape: ShapeRecord = shapes.forSql(this.#route!.tenant, sql, analysis)
+    const shape: ShapeRecord = shapes.forSql(this.#route!.tenant, c.sql, c.analysis)
     const now = performance.now()
-    if (hit) shapes.hit(shape, now - started, now)
+    if (produced === undefined) shapes.hit(shape, now - c.started, now)
     else {
-      shapes.miss(shape, now - started, now)
+      shapes.miss(shape, now - c.started, now)
       if (produced !== undefined && !produced.storable) shapes.noteReason(shape, produced.notStoredReason ?? 'not storable')
     }
   }
@@ -567,28 +581,34 @@ export class Session {
     const route = this.#route!
     const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(sql, policy, bytes) }
     const local = this.#ctx.cache.getLocal(key, policy)
-    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => this.#answerCached(sql, policy, bytes, analysis, key, started, hit))
-    return this.#answerCached(sql, policy, bytes, analysis, key, started, local)
+    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#fill(c) : this.#answerHit(c, hit)))
+    return local === undefined ? this.#fill(c) : this.#answerHit(c, local)
   }
 
-  #answerCached(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number, hit: Lookup): Step {
-    if (hit === undefined) return this.#fillQuery(sql, policy, bytes, analysis, key, started)
-    if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(sql, policy, bytes), () => {})
+  /** Answers a statement from a cache entry (and refreshes a stale one in the background). */
+  #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
-    this.#send(hit.entry.payload)
-    this.#send(READY_IDLE)
-    this.#observeCached(sql, analysis, started, true)
+    if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, c.produce, () => {})
+    this.#answerRows(c, hit.entry.payload)
+    this.#observeCached(c)
     // A text answered from the cache comes again: its analysis is found by the text next time.
-    rememberSqlText(sql, this.#route!.origin.defaultSchema, analysis)
+    rememberSqlText(c.sql, this.#route!.origin.defaultSchema, c.analysis)
   }
 
-  async #fillQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis, key: string, started: number): Promise<void> {
+  /** Answers a missed statement through a fill (single flight with other callers of the key). */
+  async #fill(c: CachedStatement): Promise<void> {
     this.#ctx.answered('miss')
-    const produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(sql, policy, bytes))
-    this.#send(produced.payload)
+    const produced = await this.#ctx.cache.fill(c.key, c.policy, c.produce)
+    this.#answerRows(c, produced.payload)
+    this.#observeCached(c, produced)
+  }
+
+  #answerRows(c: CachedStatement, rows: Buffer): void {
+    if (c.head !== undefined) this.#send(c.head)
+    this.#send(rows)
     this.#send(READY_IDLE)
-    this.#observeCached(sql, analysis, started, false, produced)
   }
 
   /**
@@ -702,55 +722,19 @@ export class Session {
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const head = parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce }
     const local = this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
-    if (local !== null && local !== undefined) return this.#answerExtendedHit(local, sql, analysis, policy, key, produce, head, started)
-    return this.#extendedLookup(batch, sql, analysis, policy, key, produce, head, started, local)
-  }
-
-  /** A cached extended execution: the completions its messages call for, the stored rows, ReadyForQuery. */
-  #answerExtendedHit(
-    hit: NonNullable<Lookup>,
-    sql: string,
-    analysis: StatementAnalysis,
-    policy: CachePolicy,
-    key: string,
-    produce: () => Promise<Produced>,
-    head: Buffer,
-    started: number,
-  ): void {
-    this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
-    if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
-    this.#send(head)
-    this.#send(hit.entry.payload)
-    this.#send(READY_IDLE)
-    this.#observeCached(sql, analysis, started, true)
-    // A text answered from the cache comes again: its analysis is found by the text next time.
-    rememberSqlText(sql, this.#route!.origin.defaultSchema, analysis)
+    if (local !== null && local !== undefined) return this.#answerHit(c, local)
+    return this.#extendedLookup(batch, c, local)
   }
 
   /** The rest of #extendedBatch when the local tier did not answer: the shared tier, or a fill. */
-  async #extendedLookup(
-    batch: Frame[],
-    sql: string,
-    analysis: StatementAnalysis,
-    policy: CachePolicy,
-    key: string,
-    produce: () => Promise<Produced>,
-    head: Buffer,
-    started: number,
-    local: null | undefined,
-  ): Promise<void> {
+  async #extendedLookup(batch: Frame[], c: CachedStatement, local: null | undefined): Promise<void> {
     try {
-      const hit = local === null ? await this.#ctx.cache.get(key, policy) : undefined
-      if (hit !== undefined) return this.#answerExtendedHit(hit, sql, analysis, policy, key, produce, head, started)
-      this.#ctx.answered('miss')
-      const produced = await this.#ctx.cache.fill(key, policy, produce)
-      this.#send(head)
-      this.#send(produced.payload)
-      this.#send(READY_IDLE)
-      this.#observeCached(sql, analysis, started, false, produced)
+      const hit = local === null ? await this.#ctx.cache.get(c.key, c.policy) : undefined
+      if (hit !== undefined) return this.#answerHit(c, hit)
+      await this.#fill(c)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err
       // The execution failed or was unusual: let the server answer the client's own messages.

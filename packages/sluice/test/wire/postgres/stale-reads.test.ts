@@ -5,7 +5,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createDatabase, describeWithPostgres } from '../../helpers/postgres.js'
 import { startSluice, type TestSluice } from '../../helpers/sluice.js'
-import { seededRandom } from '../../helpers/random.js'
+import { prng } from '../../../../../bench/lib/stats.mjs'
 
 describeWithPostgres('no stale read over the wire after an acknowledged write', () => {
   let s: TestSluice
@@ -20,7 +20,7 @@ describeWithPostgres('no stale read over the wire after an acknowledged write', 
 
   it('holds for thousands of randomised reads and writes', async () => {
     const startSeed = Number(process.env.STALE_SEED ?? Date.now() % 100000)
-    const random = seededRandom(startSeed)
+    const random = prng(startSeed)
     const acked = new Map<number, number>()
     const next = new Map<number, number>()
     const locks = new Map<number, Promise<void>>()

@@ -23,6 +23,7 @@ import { ShapeStats } from '../observability/shape-stats.js'
 import { startAdmin } from './admin.js'
 import { createOrigin, type Origin } from '../pool/origin.js'
 import { parseOriginUrl } from '../pool/origin-url.js'
+import { keepStringPrototypeFast } from '../util/fast-string-prototype.js'
 import { listen } from '../util/listen.js'
 import { afterReload, compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
 
@@ -99,6 +100,9 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
     : undefined
   cache = new QueryCache({ maxBytes: config.cache.maxBytes, epochs, ...(shared ? { shared } : {}), leaseMs: config.limits.queryTimeoutMs })
   await shared?.start()
+  // Importing ioredis (the Redis tier) left every string method in the process slow; this undoes
+  // it, after the tier has connected (see util/fast-string-prototype.ts).
+  keepStringPrototypeFast()
   for (const origin of origins.values()) {
     if (origin.provider !== 'postgres') continue
     const pool = origin.pool

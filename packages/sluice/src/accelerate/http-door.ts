@@ -16,6 +16,7 @@ import type { Origin } from '../pool/origin.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
+import type { LatencySeries } from '../observability/latency-metric.js'
 import type { ShapeRecord, ShapeStats } from '../observability/shape-stats.js'
 import { nextRequestId } from '../observability/request-id.js'
 import { bearerToken, type KeyRing } from './auth.js'
@@ -432,6 +433,9 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     throw new HttpError(404, 'P6000', `Unknown route: ${method} ${path}`)
   }
 
+  // Latency series per kind of answer, resolved on first use: every query observes one.
+  const latency: { hit?: LatencySeries; miss?: LatencySeries; origin?: LatencySeries } = {}
+
   // Metrics are taken when the answer has been handed to node:http (not on the socket's 'close',
   // which would cost a listener per request on the hit path).
   function observe(ctx: RequestContext, errorCode: string | undefined): void {
@@ -446,7 +450,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     m.countRequest('http', operation, status, errorCode ?? '')
     if (operation === 'query' || operation === 'transaction_query') {
       const kind = status === 'ttl' || status === 'swr' ? 'hit' : status === 'miss' ? 'miss' : 'origin'
-      m.observeLatency('http', kind, (now - ctx.started) / 1000)
+      ;(latency[kind] ??= m.latency.series({ door: 'http', kind })).observe((now - ctx.started) / 1000)
     }
   }
 

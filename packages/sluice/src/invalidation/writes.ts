@@ -57,6 +57,11 @@ export function collectWritesFrom(a: StatementAnalysis, raw: boolean, into: Writ
   return into
 }
 
+/** Tables a cached read depends on, from its analysis: null when it could not be analysed. */
+export function tablesRead(a: StatementAnalysis): string[] | null {
+  return a.unparsed ? null : [...a.reads]
+}
+
 /** Tables the statements read, or null if one of them could not be analysed. */
 export function collectReads(statements: readonly string[], defaultSchema: string, dialect: SqlDialect = 'postgres'): string[] | null {
   const tables = new Set<string>()

@@ -2,7 +2,7 @@
 // from their own statistics at scrape time (no bookkeeping on the hot path beyond one counter
 // increment and one histogram observation per request).
 import { Counter, Gauge, Registry } from 'prom-client'
-import { LatencyMetric, type LatencySeries } from './latency-metric.js'
+import { LatencyMetric } from './latency-metric.js'
 import type { QueryCache } from '../cache/query-cache.js'
 import type { Origin } from '../pool/origin.js'
 
@@ -116,15 +116,6 @@ export class Metrics {
       this.#notCachedTallies.push(child)
     }
     child.inc()
-  }
-
-  readonly #latencySeries = new Map<string, LatencySeries>()
-
-  observeLatency(door: string, kind: string, seconds: number): void {
-    const key = `${door}|${kind}`
-    let series = this.#latencySeries.get(key)
-    if (!series) this.#latencySeries.set(key, (series = this.latency.series({ door, kind })))
-    series.observe(seconds)
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -8,7 +8,7 @@ import { Duplex } from 'node:stream'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Produced, QueryCache } from '../../cache/query-cache.js'
-import { emptyWriteSet, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { emptyWriteSet, tablesRead, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
 import { PoolTimeoutError, OriginUnavailableError } from '../../pool/errors.js'
 import { tickWriter } from '../../util/cork.js'
@@ -418,7 +418,7 @@ export class MysqlSession {
     if (this.#cacheable()) {
       const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
       if (policy !== null) {
-        const tables = analysis.unparsed ? null : [...analysis.reads]
+        const tables = tablesRead(analysis)
         return this.#cached(this.#cacheKey('q', sql), policy, tables, (link) => this.#capture(link, packet(0, payload), 'resultset'))
       }
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
@@ -538,7 +538,7 @@ export class MysqlSession {
     if (this.#cacheable() && stmt.longData.size === 0) {
       const policy = cachePolicyForStatement(stmt.text, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
       if (policy !== null) {
-        const tables = analysis.unparsed ? null : [...analysis.reads]
+        const tables = tablesRead(analysis)
         const key = this.#cacheKey('x', stmt.sql.toString('latin1'), params.toString('latin1'))
         return this.#cached(key, policy, tables, async (link) => {
           const server = await this.#prepareOn(link, stmt)

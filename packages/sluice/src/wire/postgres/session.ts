@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
 import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
-import { collectReads, collectWritesFrom, emptyWriteSet, hasWrites, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
+import { collectWritesFrom, emptyWriteSet, hasWrites, tablesRead, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import { analyzeSql, rememberSqlText, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
 import { PoolTimeoutError } from '../../pool/errors.js'
@@ -572,16 +572,16 @@ export class Session {
   /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
   #unconfirmed = new Set<string>()
 
-  /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
   /** Cache keys of the session's simple queries start with this (tenant, origin, database, user). */
   #keyPrefix: string | undefined
 
+  /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
   #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
     const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(sql, policy, bytes) }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(tablesRead(analysis), policy, bytes) }
     const local = this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#fill(c) : this.#answerHit(c, hit)))
     return local === undefined ? this.#fill(c) : this.#answerHit(c, local)
@@ -615,7 +615,7 @@ export class Session {
    * Runs one statement on a server connection of its own and captures the answer's bytes (after
    * `skip` leading ParseComplete/BindComplete messages, up to ReadyForQuery).
    */
-  async #produce(sql: string, policy: CachePolicy, bytes: Buffer, skip = 0): Promise<Produced> {
+  async #produce(tables: string[] | null, policy: CachePolicy, bytes: Buffer, skip = 0): Promise<Produced> {
     const route = this.#route!
     const startedSeq = await this.#ctx.cache.snapshot()
     const producedAt = Date.now()
@@ -658,7 +658,6 @@ export class Session {
     link.release(status !== 'I')
     // An extended execution that failed is answered by the server itself (exact error flow).
     if (failed && skip > 0) throw new NotCacheable()
-    const tables = collectReads([sql], route.origin.defaultSchema)
     return {
       payload: Buffer.concat(frames, size),
       deps: { origin: route.origin.id, tables, tenant: route.tenant, tags: policy.tags },
@@ -717,7 +716,7 @@ export class Session {
     // (built only when the cache misses).
     const produce = () =>
       this.#produce(
-        sql,
+        tablesRead(analysis),
         policy,
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
@@ -905,19 +904,21 @@ export class Session {
   }
 
   #writeFrameTo(link: ServerLink, f: Frame): void {
-    if (this.#dirtyNext) {
-      link.dirty = true
-      this.#dirtyNext = false
-    }
+    this.#claim(link)
     link.write.range(f.source, f.start, f.end)
   }
 
   #writeTo(link: ServerLink, bytes: Buffer): void {
+    this.#claim(link)
+    link.write(bytes)
+  }
+
+  /** Session state left by a statement sent before this connection was held goes with it. */
+  #claim(link: ServerLink): void {
     if (this.#dirtyNext) {
       link.dirty = true
       this.#dirtyNext = false
     }
-    link.write(bytes)
   }
 
   #relayBusy = false

@@ -6,10 +6,11 @@
 // `produce` function that runs the query and returns the encoded answer plus its dependencies.
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { dependencyFields, type Dependencies, type Epochs, type Invalidation } from '../invalidation/epochs.js'
+import { type Dependencies, type Epochs, type Invalidation } from '../invalidation/epochs.js'
 import type { RedisTier, SharedEntry } from './redis-tier.js'
 import type { RelationGraph } from '../invalidation/relations.js'
 import type { ShapeRecord } from '../observability/shape-stats.js'
+import { DependencyInterner } from './dependency-interner.js'
 
 export interface CachePolicy {
   /** Fresh for this long (ms). */
@@ -37,20 +38,45 @@ export interface Produced {
   shape?: ShapeRecord
 }
 
-export interface CacheEntry {
-  payload: Buffer
-  deps: Dependencies
-  /** dependencyFields(deps), computed once: the hit path checks them without building strings. */
-  fields: string[]
-  filledSeq: number
-  producedAt: number
-  /** `last-modified` header value, rendered once. */
-  lastModified: string
+/**
+ * A stored result. Kept lean: the auto mode of a wire door holds one per distinct statement text,
+ * and most are a few hundred bytes of payload. Dependencies are shared between entries
+ * (DependencyInterner); the HTTP-only headers are rendered on first use, so wire entries never
+ * pay for them.
+ */
+export class CacheEntry {
+  #lastModified: string | undefined
+  #signature: string | undefined
+
+  constructor(
+    /** The cache key (the signature is its digest). */
+    readonly key: string,
+    readonly payload: Buffer,
+    readonly deps: Dependencies,
+    /** dependencyFields(deps), shared: the hit path checks them without building strings. */
+    readonly fields: readonly string[],
+    readonly filledSeq: number,
+    readonly producedAt: number,
+    /** What the entry counts against the cache's byte bound. */
+    readonly size: number,
+    /** Per-shape statistics record (observability); entries from the shared tier start without one. */
+    public shape: ShapeRecord | undefined,
+    lastModified?: string,
+    signature?: string,
+  ) {
+    this.#lastModified = lastModified
+    this.#signature = signature
+  }
+
+  /** `last-modified` header value. */
+  get lastModified(): string {
+    return (this.#lastModified ??= new Date(this.producedAt).toUTCString())
+  }
+
   /** Stable digest of the key (Accelerate's `accelerate-signature`). */
-  signature: string
-  size: number
-  /** Per-shape statistics record (observability); entries from the shared tier start without one. */
-  shape: ShapeRecord | undefined
+  get signature(): string {
+    return (this.#signature ??= cacheSignature(this.key))
+  }
 }
 
 export type Lookup = { entry: CacheEntry; state: 'fresh' | 'stale' } | undefined
@@ -73,8 +99,11 @@ export interface CacheStats {
   bypassed: number
 }
 
-// Per-entry bookkeeping beyond key and payload (maps, arrays, timestamps), counted in the bound.
-const ENTRY_OVERHEAD = 256
+// What an entry costs beyond its payload and key, measured (test/cache/query-cache.test.ts): the
+// entry object, the payload's Buffer object and pool slack, the key's string headers and the
+// LRU's per-entry slots. Counting less would let the process hold several times the configured
+// bound (it did, at ~1.2 KB real per 470 B counted, before entries were made lean).
+const ENTRY_OVERHEAD = 400
 // How often a node waiting on another node's lease looks for the entry.
 const LEASE_POLL_MS = 10
 
@@ -100,6 +129,7 @@ export class QueryCache {
   readonly #shared: RedisTier | undefined
   readonly #leaseMs: number
   readonly #flights = new Map<string, Flight>()
+  readonly #interned = new DependencyInterner()
   readonly #stats: Omit<CacheStats, 'entries' | 'bytes' | 'maxBytes'> = {
     hitsFresh: 0,
     hitsStale: 0,
@@ -382,18 +412,11 @@ export class QueryCache {
 
   #entry(key: string, e: SharedEntry | (Produced & { signature?: string })): CacheEntry {
     const filledSeq = 'filledSeq' in e ? e.filledSeq : e.startedSeq
-    const size = e.payload.length + key.length + ENTRY_OVERHEAD + 32 * ((e.deps.tables?.length ?? 0) + e.deps.tags.length)
-    return {
-      payload: e.payload,
-      deps: e.deps,
-      fields: dependencyFields(e.deps),
-      filledSeq,
-      producedAt: e.producedAt,
-      lastModified: 'lastModified' in e ? e.lastModified : new Date(e.producedAt).toUTCString(),
-      signature: e.signature ?? cacheSignature(key),
-      size,
-      shape: 'shape' in e ? e.shape : undefined,
-    }
+    const { deps, fields } = this.#interned.intern(e.deps)
+    // Key characters count as bytes: keys are SQL text or a digest, almost always one byte each.
+    const size = e.payload.length + key.length + ENTRY_OVERHEAD
+    const shape = 'shape' in e ? e.shape : undefined
+    return new CacheEntry(key, e.payload, deps, fields, filledSeq, e.producedAt, size, shape, 'lastModified' in e ? e.lastModified : undefined, e.signature)
   }
 
   async #store(key: string, policy: CachePolicy, p: Produced): Promise<boolean> {

@@ -1,5 +1,7 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
-import { QueryCache, type CachePolicy, type Produced } from '../../src/cache/query-cache.js'
+import { QueryCache, cacheSignature, type CachePolicy, type Produced } from '../../src/cache/query-cache.js'
 import { Epochs, type Dependencies } from '../../src/invalidation/epochs.js'
 
 const policy: CachePolicy = { ttlMs: 1000, swrMs: 1000, tags: [] }
@@ -90,6 +92,49 @@ describe('QueryCache', () => {
     expect(cache.lookup('k', policy, Date.now())).toBeDefined()
     epochs.bumpTags('a', ['x'])
     expect(cache.lookup('k', policy, Date.now())).toBeUndefined()
+  })
+
+  it('renders the HTTP headers of an entry on first use: last-modified from when it was produced, the signature from its key', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    const produced = await cache.fill('k', policy, producer(epochs).produce)
+    const entry = cache.lookup('k', policy, Date.now())!.entry
+    expect(entry.lastModified).toBe(new Date(produced.producedAt).toUTCString())
+    expect(entry.signature).toBe(cacheSignature('k'))
+    expect(entry.signature).toMatch(/^[0-9a-f]{32}$/)
+    expect(entry.signature).toBe(entry.signature)
+    expect(cacheSignature('k2')).not.toBe(entry.signature)
+  })
+
+  it('counts what its entries really hold: the heap of 40,000 small entries stays within the bytes it counts', async () => {
+    // Many small entries (a wire door in auto mode: one per statement text) are where per-entry
+    // bookkeeping dominates; the byte bound is only honest if that bookkeeping is counted.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e9, epochs })
+    const longTtl: CachePolicy = { ttlMs: 600_000, swrMs: 0, tags: [] }
+    const n = 40_000
+    const prefix = 'default\u0000o1\u0000pg\u0000db\u0000postgres\u0000'
+    gc()
+    gc()
+    const before = process.memoryUsage()
+    for (let i = 0; i < n; i++) {
+      // As a wire door makes them: the text decoded from a socket read, the payload joined from frames.
+      const key = prefix + Buffer.from(`SELECT abalance FROM pgbench_accounts WHERE aid = ${i};`).toString('latin1')
+      const d = { origin: 'o1', tables: ['public.pgbench_accounts'], tenant: 'default', tags: [] }
+      const payload = Buffer.concat([Buffer.alloc(60, 1), Buffer.alloc(40, 2)])
+      await cache.fill(key, longTtl, async () => ({ payload, deps: d, startedSeq: epochs.now(), producedAt: Date.now(), storable: true }))
+    }
+    gc()
+    gc()
+    const after = process.memoryUsage()
+    const real = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers)
+    const counted = cache.stats().bytes
+    expect(cache.stats().entries).toBe(n)
+    expect(real).toBeLessThanOrEqual(counted * 1.1)
+    // and it does not overcount wildly either (the bound would then waste memory it could use)
+    expect(real).toBeGreaterThanOrEqual(counted * 0.6)
   })
 
   it('stays within its byte bound under a load of large results, evicting least recently used', async () => {

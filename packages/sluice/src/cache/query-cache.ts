@@ -20,6 +20,12 @@ export interface CachePolicy {
   tags: readonly string[]
   /** Strict consistency (shared tier): every hit confirms its epochs against Redis. */
   strict?: boolean
+  /**
+   * Sluice chose to cache this, the caller did not ask (a wire door's auto mode): a read that
+   * turns out to change without a write — a view it reads calls now(), random(), nextval()… — is
+   * answered and not stored. A caller's explicit ttl (hint, rule, cacheStrategy) is honoured.
+   */
+  auto?: boolean
 }
 
 /** What a producer hands back: the encoded answer and what it depends on. */
@@ -218,13 +224,17 @@ export class QueryCache {
     return tables.length === inv.tables.length ? inv : { ...inv, tables }
   }
 
-  /** A produced result with the tables it really depends on (views resolved), or not storable when they cannot be told. */
-  async #resolve(produced: Produced): Promise<Produced> {
+  /**
+   * A produced result with the tables it really depends on (views resolved); not storable when
+   * they cannot be told, or when Sluice chose to cache it and a view it reads is volatile.
+   */
+  async #resolve(produced: Produced, policy: CachePolicy): Promise<Produced> {
     const tables = produced.deps.tables
     const graph = tables !== null && produced.storable ? this.relations.get(produced.deps.origin) : undefined
     if (graph === undefined || tables === null) return produced
     const resolved = await graph.readsOf(tables)
     if ('unknown' in resolved) return { ...produced, storable: false, notStoredReason: resolved.unknown }
+    if (resolved.volatile !== undefined && policy.auto === true) return { ...produced, storable: false, notStoredReason: resolved.volatile }
     return resolved.tables.length === tables.length ? produced : { ...produced, deps: { ...produced.deps, tables: resolved.tables } }
   }
 
@@ -365,13 +375,13 @@ export class QueryCache {
             const theirs = await this.#freshShared(shared, key, policy)
             if (theirs) return { produced: theirs, stored: true }
           }
-          const produced = await this.#resolve(await produce())
+          const produced = await this.#resolve(await produce(), policy)
           return { produced, stored: await this.#store(key, policy, produced) }
         } finally {
           if (leased) shared.release(key).catch(() => {})
         }
       }
-      const produced = await this.#resolve(await produce())
+      const produced = await this.#resolve(await produce(), policy)
       return { produced, stored: await this.#store(key, policy, produced) }
     })()
     const flight: Flight = { promise }

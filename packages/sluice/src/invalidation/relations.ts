@@ -10,12 +10,14 @@
 //
 // Reads: a view is replaced by what its definition reads (recursively) and a parent brings its
 // descendants. A view whose definition cannot be analysed, or which calls functions that are not
-// known built-ins (a user function may read anything), makes the result unknown: not stored.
+// known built-ins (a user function may read anything), makes the result unknown: not stored. A
+// view calling a volatile built-in (now(), random(), nextval()…) is noted: the cache does not
+// store such reads where Sluice itself chose to cache them (a wire door's auto mode).
 // Writes: a table brings its descendants. While no catalog is loaded (at start, after DDL, when
 // it cannot be read), writes invalidate the whole origin and reads wait for it or are not stored —
 // never a stale answer.
 import type { StatementAnalysis } from '../sql/analyze.js'
-import { READ_ONLY_FUNCTIONS } from '../sql/functions.js'
+import { READ_ONLY_FUNCTIONS, VOLATILE_FUNCTIONS } from '../sql/functions.js'
 
 /** One relation of the origin's catalog that is a view or takes part in inheritance. */
 export interface RelationRow {
@@ -27,12 +29,22 @@ export interface RelationRow {
   parents: readonly string[]
 }
 
-/** What a read depends on: the tables, or why it cannot be told (then the result is not stored). */
-export type ReadDependencies = { tables: string[] } | { unknown: string }
+/**
+ * What a read depends on: the tables (and, `volatile`, why its result changes even without a
+ * write: a view it reads calls a volatile function), or why they cannot be told (then the result
+ * is not stored).
+ */
+export type ReadDependencies = { tables: string[]; volatile?: string } | { unknown: string }
+
+/** What a view's definition reads directly: tables and views, and a volatile function it calls. */
+interface ViewReads {
+  reads: readonly string[]
+  volatile?: string
+}
 
 interface Graph {
-  /** View → the tables its definition reads, or why they cannot be told. */
-  views: Map<string, string[] | { unknown: string }>
+  /** View → what its definition reads, or why that cannot be told. */
+  views: Map<string, ViewReads | { unknown: string }>
   /** Parent → its direct children. */
   children: Map<string, string[]>
 }
@@ -122,7 +134,7 @@ export class RelationGraph {
 }
 
 function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => StatementAnalysis): Graph {
-  const views = new Map<string, string[] | { unknown: string }>()
+  const views = new Map<string, ViewReads | { unknown: string }>()
   const children = new Map<string, string[]>()
   for (const row of rows) {
     for (const parent of row.parents) {
@@ -135,42 +147,45 @@ function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => Stat
   return { views, children }
 }
 
-function viewReads(name: string, definition: string, analyze: (sql: string) => StatementAnalysis): string[] | { unknown: string } {
+function viewReads(name: string, definition: string, analyze: (sql: string) => StatementAnalysis): ViewReads | { unknown: string } {
   const a = analyze(definition)
   if (a.unparsed || a.kind !== 'read') return { unknown: `view ${name} could not be analysed` }
   const unknownFunction = a.functions.find((f) => !READ_ONLY_FUNCTIONS.has(f))
   if (unknownFunction !== undefined) return { unknown: `view ${name} calls ${unknownFunction}()` }
-  return a.reads
+  const volatileFunction = a.functions.find((f) => VOLATILE_FUNCTIONS.has(f))
+  if (volatileFunction !== undefined) return { reads: a.reads, volatile: `view ${name} calls ${volatileFunction}()` }
+  if (a.sqlValueFunctions) return { reads: a.reads, volatile: `view ${name} reads the clock or the session (CURRENT_TIMESTAMP, CURRENT_USER…)` }
+  return { reads: a.reads }
 }
 
 /**
  * `tables` with the descendants of every parent among them and, `throughViews`, what every view
- * among them reads (recursively); the view's reason when one cannot be told.
+ * among them reads (recursively, with the first volatile view met); the view's reason when one
+ * cannot be told.
  */
-function closure(graph: Graph, tables: readonly string[], throughViews: boolean): string[] | { unknown: string } {
+function closure(graph: Graph, tables: readonly string[], throughViews: boolean): ReadDependencies {
   const out = new Set<string>()
+  let volatile: string | undefined
   const todo = [...tables]
   for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
     if (out.has(t)) continue
     out.add(t)
     const view = throughViews ? graph.views.get(t) : undefined
     if (view !== undefined) {
-      if (!Array.isArray(view)) return view
-      todo.push(...view)
+      if ('unknown' in view) return view
+      volatile ??= view.volatile
+      todo.push(...view.reads)
     }
     const kids = graph.children.get(t)
     if (kids !== undefined) todo.push(...kids)
   }
-  return [...out]
+  return volatile === undefined ? { tables: [...out] } : { tables: [...out], volatile }
 }
 
-function expandReads(graph: Graph, tables: readonly string[]): ReadDependencies {
-  const found = closure(graph, tables, true)
-  return Array.isArray(found) ? { tables: found } : found
-}
+const expandReads = (graph: Graph, tables: readonly string[]): ReadDependencies => closure(graph, tables, true)
 
 /** A write changes what it names and every descendant (rows written through a parent land in its children). */
-const expandWrites = (graph: Graph, tables: readonly string[]): string[] => closure(graph, tables, false) as string[]
+const expandWrites = (graph: Graph, tables: readonly string[]): string[] => (closure(graph, tables, false) as { tables: string[] }).tables
 
 /**
  * The Postgres catalog query behind RelationGraph: views (with their definitions, as

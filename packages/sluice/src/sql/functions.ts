@@ -26,3 +26,11 @@ export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   pg_get_serial_sequence pg_relation_size pg_total_relation_size pg_size_pretty obj_description
   col_description format_type pg_get_indexdef pg_get_constraintdef`.split(/\s+/).filter(Boolean),
 )
+
+// Built-ins whose result changes from one call to the next (or with the session): a statement
+// calling one is never cached by the wire door, nor is an auto-mode read of a view calling one.
+export const VOLATILE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'now', 'random', 'nextval', 'currval', 'lastval', 'setval', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp',
+  'timeofday', 'gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v4', 'txid_current', 'pg_backend_pid', 'pg_sleep',
+  'inet_client_addr', 'current_setting', 'set_config', 'pg_advisory_lock', 'pg_try_advisory_lock', 'setseed', 'version',
+])

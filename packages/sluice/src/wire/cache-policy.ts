@@ -72,7 +72,7 @@ export function statementPolicy(unsafeReason: UnsafeReason, options: { byAnalysi
     const chosen =
       parseHint(sql) ??
       settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
-      (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [] } : undefined)
+      (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [], auto: true } : undefined)
     if (chosen === undefined) return { analysis: a, policy: null, reason: 'no rule or hint' }
     const reason = unsafeReason(sql, a)
     if (reason !== undefined) return { analysis: a, policy: null, reason }

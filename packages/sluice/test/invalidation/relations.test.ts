@@ -14,6 +14,9 @@ const catalog: RelationRow[] = [
   { name: 'public.m_us_east', definition: null, parents: ['public.m_us'] },
   { name: 'public.v_counted', definition: ' SELECT count_things() AS n;', parents: [] },
   { name: 'public.v_meas', definition: ' SELECT sum(m.v) AS s FROM m;', parents: [] },
+  { name: 'public.v_recent', definition: ' SELECT users.id FROM users WHERE users.seen > (now() - \'01:00:00\'::interval);', parents: [] },
+  { name: 'public.v_recent_top', definition: ' SELECT v_recent.id FROM v_recent WHERE v_recent.id < 10;', parents: [] },
+  { name: 'public.v_today', definition: ' SELECT users.id FROM users WHERE users.day = CURRENT_DATE;', parents: [] },
 ]
 
 function graph(rows: () => Promise<RelationRow[]>, now?: () => number) {
@@ -65,6 +68,16 @@ describe('RelationGraph', () => {
   it('a view calling a function that is not a known built-in makes the result unknown', async () => {
     const g = graph(async () => catalog)
     expect(await g.readsOf(['public.users', 'public.v_counted'])).toEqual({ unknown: 'view public.v_counted calls count_things()' })
+  })
+
+  it('notes a view calling a volatile built-in, through views of views (the cache then leaves auto-mode reads unstored)', async () => {
+    const g = graph(async () => catalog)
+    const recent = (await g.readsOf(['public.v_recent_top'])) as { tables: string[]; volatile?: string }
+    expect([...recent.tables].sort()).toEqual(['public.users', 'public.v_recent', 'public.v_recent_top'])
+    expect(recent.volatile).toBe('view public.v_recent calls now()')
+    expect(((await g.readsOf(['public.v_today'])) as { volatile?: string }).volatile).toMatch(/^view public\.v_today reads the clock/)
+    // views without one are not noted
+    expect(await g.readsOf(['public.v_users'])).not.toHaveProperty('volatile')
   })
 
   it('when the catalog cannot be read: reads unknown, writes null (the whole origin); retried next time', async () => {

@@ -17,7 +17,8 @@ describe('cachePolicyForStatement', () => {
     // New settings (a reload) decide anew.
     const auto: WireCacheSettings = { ...off, mode: 'auto' }
     const p = cachePolicyForStatement(sql, a, auto)
-    expect(p).toEqual({ ttlMs: 60_000, swrMs: 0, tags: [] })
+    // marked as Sluice's own choice: reads of volatile views are then not stored (QueryCache)
+    expect(p).toEqual({ ttlMs: 60_000, swrMs: 0, tags: [], auto: true })
     expect(cachePolicyForStatement(sql, a, auto)).toBe(p)
     expect(Object.isFrozen(p)).toBe(true)
 
@@ -45,6 +46,7 @@ describe('cachePolicyForStatement', () => {
     expect(cachePolicyForStatement(two, analyzeSql(two), auto)).toBe(cachePolicyForStatement(one, analyzeSql(one), auto))
     const hinted = '/* sluice: ttl=5 */ SELECT * FROM accounts WHERE id = 3'
     expect(cachePolicyForStatement(hinted, analyzeSql(hinted), auto)?.ttlMs).toBe(5_000)
+    expect(cachePolicyForStatement(hinted, analyzeSql(hinted), auto)?.auto).toBeUndefined() // the caller's own ttl
     expect(cachePolicyForStatement(one, analyzeSql(one), auto)?.ttlMs).toBe(60_000)
 
     // A pattern may see literals: such settings decide per text.

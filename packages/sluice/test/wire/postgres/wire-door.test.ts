@@ -321,15 +321,40 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
-  it('auto mode caches every safe read on its route', async () => {
+  it('auto mode caches every safe read on its route, but not reads of views calling volatile functions', async () => {
+    await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS auto_t (id int PRIMARY KEY, v text); INSERT INTO auto_t VALUES (1, 'a') ON CONFLICT DO NOTHING`)
+    await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)
+    await adminQuery(dbName, `CREATE OR REPLACE VIEW auto_recent AS SELECT id, v, now() - interval '1 hour' AS since FROM auto_t`)
     const t = await startSluice({ origin: direct, apiKeys: ['k2'], pg: { cache: 'auto', autoTtlMs: 60_000 } })
     const c = new pg.Client({ connectionString: t.pgUrl(direct) })
     await c.connect()
     try {
+      // A plain table: cached (a change behind Sluice's back is not seen within the ttl).
+      expect((await c.query('SELECT v FROM auto_t WHERE id = 1')).rows).toEqual([{ v: 'a' }])
+      await adminQuery(dbName, `UPDATE auto_t SET v = 'behind' WHERE id = 1`)
+      expect((await c.query('SELECT v FROM auto_t WHERE id = 1')).rows).toEqual([{ v: 'a' }])
+
+      // Views whose definition calls nextval() ("Probe") or now(): answered every time by the
+      // database, never stored, whatever the statement itself looks like.
       const before = await probeReads()
       await c.query('SELECT reads FROM "Probe" WHERE id = 1')
       await c.query('SELECT reads FROM "Probe" WHERE id = 1')
-      expect(await probeReads()).toBe(before + 1)
+      expect(await probeReads()).toBe(before + 2)
+      const since1 = (await c.query('SELECT since::text FROM auto_recent WHERE id = 1')).rows[0].since
+      await new Promise((r) => setTimeout(r, 20))
+      const since2 = (await c.query('SELECT since::text FROM auto_recent WHERE id = 1')).rows[0].since
+      expect(since2).not.toBe(since1)
+      const stats = await (await fetch(`http://127.0.0.1:${t.sluice.adminPort}/api/stats?top=50`)).json()
+      const reasons = JSON.stringify(stats)
+      expect(reasons).toContain('view public.Probe calls nextval()')
+      expect(reasons).toContain('view public.auto_recent calls now()')
+
+      // An explicit hint is the caller's ttl: honoured (the hinted Probe reads above other tests count on it).
+      const hinted = '/* sluice: ttl=60 */ SELECT reads FROM "Probe" WHERE id = 1'
+      const b2 = await probeReads()
+      await c.query(hinted)
+      await c.query(hinted)
+      expect(await probeReads()).toBe(b2 + 1)
     } finally {
       await c.end()
       await t.close()

@@ -213,6 +213,17 @@ export class QueryCache {
     if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }
 
+  /**
+   * An invalidation another node published, once the epochs have applied it: the side effects a
+   * local one has. DDL (an origin-wide invalidation) makes this node read its relation catalog
+   * again — else a view created through another node would be cached here as a table of its own,
+   * and writes to its base tables would not reach it — and "all" frees the tenant's memory.
+   */
+  invalidatedElsewhere(inv: Invalidation): void {
+    if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()
+    if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
+  }
+
   /** What a write really changed: its tables' inheritance children too; DDL reloads the catalog. */
   #affected(inv: Invalidation): Invalidation {
     if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()

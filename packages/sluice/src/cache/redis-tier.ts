@@ -49,6 +49,11 @@ export interface RedisTierOptions {
   /** Called when an invalidation from any node has been applied locally (metrics, tests). */
   onApplied?: (inv: Invalidation, seq: number, publishedAt: number) => void
   /**
+   * Called when an invalidation published by another node has been applied: what a local write
+   * does beyond the epochs (a relation catalog read again after DDL…) must happen here too.
+   */
+  onRemote?: (inv: Invalidation) => void
+  /**
    * Called when the node may have missed invalidations (before it trusts the tier again): the
    * local cache must forget everything it holds.
    */
@@ -64,6 +69,7 @@ export class RedisTier {
   readonly #sub: Client
   readonly #nodeId = randomBytes(6).toString('hex')
   readonly #onApplied: RedisTierOptions['onApplied']
+  readonly #onRemote: RedisTierOptions['onRemote']
   readonly #onReset: () => void
   /** True once the fan-out is subscribed and the local cache is known to be in step. */
   #inStep = false
@@ -77,6 +83,7 @@ export class RedisTier {
     this.#epochs = options.epochs
     this.#logger = options.logger
     this.#onApplied = options.onApplied
+    this.#onRemote = options.onRemote
     this.#onReset = options.onReset
     const url = new URL(options.url)
     const cluster = url.searchParams.get('cluster') === 'true' || url.searchParams.get('cluster') === '1'
@@ -167,13 +174,15 @@ export class RedisTier {
   #receive(message: string): void {
     const bar = message.indexOf('|')
     const seq = Number(message.slice(0, bar))
-    let event: { inv: Invalidation; at: number }
+    let event: { inv: Invalidation; at: number; node?: string }
     try {
-      event = JSON.parse(message.slice(bar + 1)) as { inv: Invalidation; at: number }
+      event = JSON.parse(message.slice(bar + 1)) as { inv: Invalidation; at: number; node?: string }
     } catch {
       return
     }
     this.#epochs.apply(event.inv, seq)
+    // Messages from nodes that do not say who they are count as remote (the side effects are idempotent).
+    if (event.node !== this.#nodeId) this.#onRemote?.(event.inv)
     this.#onApplied?.(event.inv, seq, event.at)
   }
 
@@ -211,7 +220,7 @@ export class RedisTier {
 
   async #bump(inv: Invalidation): Promise<void> {
     const fields = invalidationFields(inv)
-    const seq = Number(await this.#cmd.eval(BUMP_SCRIPT, 2, SEQ_KEY, EPOCHS_KEY, JSON.stringify({ inv, at: Date.now() }), ...fields))
+    const seq = Number(await this.#cmd.eval(BUMP_SCRIPT, 2, SEQ_KEY, EPOCHS_KEY, JSON.stringify({ inv, at: Date.now(), node: this.#nodeId }), ...fields))
     this.#epochs.apply(inv, seq)
   }
 

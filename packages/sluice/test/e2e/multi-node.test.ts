@@ -5,6 +5,7 @@ import { adminQuery, createDatabase, describeWithPostgres } from '../helpers/pos
 import { describeWithRedis, startRedis, startRedisCluster, type TestRedis } from '../helpers/redis.js'
 import { startSluice, type TestSluice } from '../helpers/sluice.js'
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import { ddl, loadClient } from './clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -153,6 +154,51 @@ describeWithPostgres('several nodes share one cache', () => {
       const q = (c: any) => c.probe.findFirst({ where: { id: 4 }, cacheStrategy: { ttl: 60 } })
       expect((await info(q(client.ev0))).status).toBe('miss')
       expect((await info(q(client.ev1))).status).toBe('ttl')
+    })
+  })
+})
+
+describeWithPostgres('DDL on one node reaches the relation catalogs of the others', () => {
+  describeWithRedis('through Redis', () => {
+    it('a view created through A is resolved on B: a write to its base table through A drops B’s cached read of it', async () => {
+      const redis = await startRedis()
+      const url = await createDatabase('multi_ddl', 'CREATE TABLE ddl_base (id int PRIMARY KEY, v text); INSERT INTO ddl_base VALUES (1, \'a\')')
+      const nodes: TestSluice[] = []
+      const appliedOnB: number[] = []
+      const clients: pg.Client[] = []
+      try {
+        nodes.push(await startSluice({ origin: url, apiKeys: ['k'], redis: redis.url, pg: {} }))
+        nodes.push(await startSluice({ origin: url, apiKeys: ['k'], redis: redis.url, pg: {}, hooks: { onInvalidationApplied: (_inv, seq) => appliedOnB.push(seq) } }))
+        for (let i = 0; i < 200 && !nodes.every((n) => n.sluice.shared!.healthy); i++) await sleep(25)
+        const [a, b] = nodes.map((n) => new pg.Client({ connectionString: n.pgUrl(url) }))
+        for (const c of [a!, b!]) {
+          await c.connect()
+          clients.push(c)
+        }
+        const onB = (sql: string) => b!.query(`/* sluice: ttl=3600 */ ${sql}`).then((r) => r.rows)
+        /** Runs `sql` through A and waits until B has applied what it invalidated. */
+        const throughA = async (sql: string) => {
+          const seen = appliedOnB.length
+          await a!.query(sql)
+          for (let i = 0; i < 500 && appliedOnB.length === seen; i++) await sleep(5)
+          expect(appliedOnB.length).toBeGreaterThan(seen)
+        }
+        // B reads its relation catalog now, before the view exists.
+        expect(await onB('SELECT v FROM ddl_base WHERE id = 1')).toEqual([{ v: 'a' }])
+        await throughA('CREATE VIEW ddl_view AS SELECT id, v FROM ddl_base')
+        expect(await onB('SELECT v FROM ddl_view WHERE id = 1')).toEqual([{ v: 'a' }])
+        expect(await onB('SELECT v FROM ddl_view WHERE id = 1')).toEqual([{ v: 'a' }]) // cached on B
+        // A reads its catalog again after its own DDL (a hinted fill waits for it; a text B has not
+        // cached, or A would take B's entry from Redis and load nothing), so its write
+        // below invalidates the table it names rather than the whole origin.
+        await a!.query('/* sluice: ttl=3600 */ SELECT count(*) FROM ddl_view')
+        await throughA(`UPDATE ddl_base SET v = 'b' WHERE id = 1`)
+        expect(await onB('SELECT v FROM ddl_view WHERE id = 1')).toEqual([{ v: 'b' }])
+      } finally {
+        await Promise.all(clients.map((c) => c.end()))
+        await Promise.all(nodes.map((n) => n.close()))
+        await redis.stop()
+      }
     })
   })
 })

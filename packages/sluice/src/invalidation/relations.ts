@@ -18,6 +18,7 @@
 // never a stale answer.
 import type { StatementAnalysis } from '../sql/analyze.js'
 import { READ_ONLY_FUNCTIONS, VOLATILE_FUNCTIONS } from '../sql/functions.js'
+import { MYSQL_DETERMINISTIC_FUNCTIONS, MYSQL_READ_ONLY_FUNCTIONS, MYSQL_VOLATILE_FUNCTIONS } from '../sql/mysql-functions.js'
 
 /** One relation of the origin's catalog that is a view or takes part in inheritance. */
 export interface RelationRow {
@@ -49,11 +50,33 @@ interface Graph {
   children: Map<string, string[]>
 }
 
+/** What a dialect's view definitions may call. */
+export interface ViewFunctions {
+  /** Built-ins that read no table: a view calling anything else (a user function) reads what cannot be told. */
+  builtins: ReadonlySet<string>
+  /** Built-ins whose result changes without a write. */
+  volatile: ReadonlySet<string>
+}
+
+export const POSTGRES_VIEW_FUNCTIONS: ViewFunctions = {
+  builtins: new Set([...READ_ONLY_FUNCTIONS, ...VOLATILE_FUNCTIONS]),
+  volatile: VOLATILE_FUNCTIONS,
+}
+
+// MySQL's lists are allow-lists: a known built-in that is not known to be deterministic counts as volatile.
+const MYSQL_BUILTINS = new Set([...MYSQL_DETERMINISTIC_FUNCTIONS, ...MYSQL_READ_ONLY_FUNCTIONS, ...MYSQL_VOLATILE_FUNCTIONS])
+export const MYSQL_VIEW_FUNCTIONS: ViewFunctions = {
+  builtins: MYSQL_BUILTINS,
+  volatile: new Set([...MYSQL_BUILTINS].filter((f) => !MYSQL_DETERMINISTIC_FUNCTIONS.has(f))),
+}
+
 export interface RelationGraphOptions {
   /** Reads the origin's views and inheritance links. */
   load: () => Promise<RelationRow[]>
   /** The origin's statement analysis (its dialect and default schema). */
   analyze: (sql: string) => StatementAnalysis
+  /** What view definitions may call, per dialect (default: Postgres's). */
+  functions?: ViewFunctions
   /** Reload the catalog when it is older than this (catches DDL made behind Sluice's back). */
   maxAgeMs?: number
   now?: () => number
@@ -119,7 +142,7 @@ export class RelationGraph {
   async #load(startedAt: number): Promise<Graph | undefined> {
     const generation = this.#generation
     try {
-      const graph = buildGraph(await this.#options.load(), this.#options.analyze)
+      const graph = buildGraph(await this.#options.load(), this.#options.analyze, this.#options.functions ?? POSTGRES_VIEW_FUNCTIONS)
       if (generation === this.#generation) {
         this.#graph = graph
         this.#loadedAt = startedAt
@@ -133,7 +156,7 @@ export class RelationGraph {
   }
 }
 
-function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => StatementAnalysis): Graph {
+function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => StatementAnalysis, functions: ViewFunctions): Graph {
   const views = new Map<string, ViewReads | { unknown: string }>()
   const children = new Map<string, string[]>()
   for (const row of rows) {
@@ -142,17 +165,17 @@ function buildGraph(rows: readonly RelationRow[], analyze: (sql: string) => Stat
       if (list === undefined) children.set(parent, [row.name])
       else list.push(row.name)
     }
-    if (row.definition !== null) views.set(row.name, viewReads(row.name, row.definition, analyze))
+    if (row.definition !== null) views.set(row.name, viewReads(row.name, row.definition, analyze, functions))
   }
   return { views, children }
 }
 
-function viewReads(name: string, definition: string, analyze: (sql: string) => StatementAnalysis): ViewReads | { unknown: string } {
+function viewReads(name: string, definition: string, analyze: (sql: string) => StatementAnalysis, functions: ViewFunctions): ViewReads | { unknown: string } {
   const a = analyze(definition)
   if (a.unparsed || a.kind !== 'read') return { unknown: `view ${name} could not be analysed` }
-  const unknownFunction = a.functions.find((f) => !READ_ONLY_FUNCTIONS.has(f))
+  const unknownFunction = a.functions.find((f) => !functions.builtins.has(f.toLowerCase()))
   if (unknownFunction !== undefined) return { unknown: `view ${name} calls ${unknownFunction}()` }
-  const volatileFunction = a.functions.find((f) => VOLATILE_FUNCTIONS.has(f))
+  const volatileFunction = a.functions.find((f) => functions.volatile.has(f.toLowerCase()))
   if (volatileFunction !== undefined) return { reads: a.reads, volatile: `view ${name} calls ${volatileFunction}()` }
   if (a.sqlValueFunctions) return { reads: a.reads, volatile: `view ${name} reads the clock or the session (CURRENT_TIMESTAMP, CURRENT_USER…)` }
   return { reads: a.reads }
@@ -201,3 +224,15 @@ SELECT n.nspname || '.' || c.relname AS name,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
    AND (c.relkind = 'v' OR EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid))`
+
+/**
+ * The MySQL/MariaDB catalog query behind RelationGraph: every view the origin's user may see,
+ * outside the system schemas, named as the MySQL analyser names tables (`database.table`, lower
+ * case). MySQL has no table inheritance (its partitions are not tables of their own). A view whose
+ * definition the user may not see (no SHOW VIEW privilege) has an empty one: it cannot be analysed,
+ * so reads of it are not stored.
+ */
+export const MYSQL_RELATIONS_SQL = `
+SELECT LOWER(CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)) AS name, VIEW_DEFINITION AS definition
+  FROM information_schema.VIEWS
+ WHERE TABLE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')`

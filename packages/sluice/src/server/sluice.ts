@@ -11,7 +11,7 @@ import { QueryCache } from '../cache/query-cache.js'
 import { Epochs, type Invalidation } from '../invalidation/epochs.js'
 import { RedisTier } from '../cache/redis-tier.js'
 import { analyzeSql, initSqlParser } from '../sql/analyze.js'
-import { POSTGRES_RELATIONS_SQL, RelationGraph, type RelationRow } from '../invalidation/relations.js'
+import { MYSQL_RELATIONS_SQL, MYSQL_VIEW_FUNCTIONS, POSTGRES_RELATIONS_SQL, RelationGraph, type RelationRow } from '../invalidation/relations.js'
 import { startPgDoor, type PgDoor } from '../wire/postgres/door.js'
 import { routeFor } from '../wire/postgres/routes.js'
 import { startMysqlDoor, type MysqlDoor } from '../wire/mysql/door.js'
@@ -105,15 +105,30 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   // it, after the tier has connected (see util/fast-string-prototype.ts).
   keepStringPrototypeFast()
   for (const origin of origins.values()) {
-    if (origin.provider !== 'postgres') continue
-    const pool = origin.pool
-    cache.relations.set(
-      origin.id,
-      new RelationGraph({
-        load: async () => (await pool.query<RelationRow>(POSTGRES_RELATIONS_SQL)).rows,
-        analyze: (sql) => analyzeSql(sql, origin.defaultSchema),
-      }),
-    )
+    if (origin.provider === 'postgres') {
+      const pool = origin.pool
+      cache.relations.set(
+        origin.id,
+        new RelationGraph({
+          load: async () => (await pool.query<RelationRow>(POSTGRES_RELATIONS_SQL)).rows,
+          analyze: (sql) => analyzeSql(sql, origin.defaultSchema),
+        }),
+      )
+    } else {
+      const pool = origin.adapterPool
+      cache.relations.set(
+        origin.id,
+        new RelationGraph({
+          load: async () => {
+            const rows = (await pool.query(MYSQL_RELATIONS_SQL)) as { name: string; definition: string | null }[]
+            // Every row is a view; a definition hidden from this user (null) cannot be analysed.
+            return rows.map((r) => ({ name: r.name, definition: r.definition ?? '', parents: [] }))
+          },
+          analyze: (sql) => analyzeMysql(sql, origin.defaultSchema),
+          functions: MYSQL_VIEW_FUNCTIONS,
+        }),
+      )
+    }
   }
   const metrics = new Metrics({ cache, origins: [...origins.values()] })
   const shapes = new ShapeStats()

@@ -60,3 +60,13 @@ export const MYSQL_SESSION_FUNCTIONS: ReadonlySet<string> = new Set(['get_lock',
 export function volatileMysqlFunctions(functions: readonly string[]): string[] {
   return functions.filter((f) => !MYSQL_DETERMINISTIC_FUNCTIONS.has(f))
 }
+
+// Built-ins whose result changes from one call to the next, or with the session: a statement
+// calling one is never cached by the wire door, nor is an auto-mode read of a view calling one.
+export const MYSQL_VOLATILE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'now', 'sysdate', 'curdate', 'curtime', 'current_timestamp', 'current_date', 'current_time', 'localtime', 'localtimestamp',
+  'utc_date', 'utc_time', 'utc_timestamp', 'unix_timestamp', 'rand', 'random_bytes', 'uuid', 'uuid_short', 'sys_guid',
+  'last_insert_id', 'row_count', 'found_rows', 'connection_id', 'database', 'schema', 'user', 'current_user', 'session_user',
+  'system_user', 'current_role', 'version', 'benchmark', 'sleep', 'get_lock', 'release_lock', 'release_all_locks', 'is_free_lock',
+  'is_used_lock', 'master_pos_wait', 'master_gtid_wait', 'nextval', 'lastval', 'setval', 'load_file', 'values',
+])

@@ -15,4 +15,5 @@ cacheSemanticsSuite({
   // next_not_cached_value is the next value it will hand out, so it counts rows read exactly.
   probeReads: async (url) => Number((await mariadbQuery<{ v: bigint | number }[]>(dbName(url), 'SELECT next_not_cached_value - 1 AS v FROM probe_reads'))[0]!.v),
   q: (ident) => `\`${ident}\``,
+  resolvesViews: true,
 })

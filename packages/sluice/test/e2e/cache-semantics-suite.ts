@@ -21,7 +21,7 @@ export interface CacheBackend {
   probeReads(dbUrl: string): Promise<number>
   /** Quotes an identifier in the database's dialect. */
   q(ident: string): string
-  /** Sluice resolves views to their base tables on this origin family (Postgres). */
+  /** Sluice resolves views to their base tables on this origin family. */
   resolvesViews?: boolean
 }
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { RelationGraph, type RelationRow } from '../../src/invalidation/relations.js'
+import { MYSQL_VIEW_FUNCTIONS, RelationGraph, type RelationRow } from '../../src/invalidation/relations.js'
+import { analyzeMysql } from '../../src/sql/mysql-analyze.js'
 import { analyzeSql, initSqlParser } from '../../src/sql/analyze.js'
 
 beforeAll(() => initSqlParser())
@@ -78,6 +79,25 @@ describe('RelationGraph', () => {
     expect(((await g.readsOf(['public.v_today'])) as { volatile?: string }).volatile).toMatch(/^view public\.v_today reads the clock/)
     // views without one are not noted
     expect(await g.readsOf(['public.v_users'])).not.toHaveProperty('volatile')
+  })
+
+  it('MySQL: view definitions as MariaDB prints them, with the MySQL lists of functions', async () => {
+    const rows: RelationRow[] = [
+      { name: 'shop.v_items', definition: 'select `shop`.`items`.`id` AS `id` from `shop`.`items`', parents: [] },
+      { name: 'shop.v_top', definition: 'select `v_items`.`id` AS `id` from `shop`.`v_items` where `v_items`.`id` < 3', parents: [] },
+      { name: 'shop.v_clock', definition: 'select `shop`.`items`.`id` AS `id`,current_timestamp() AS `t` from `shop`.`items`', parents: [] },
+      { name: 'shop.v_seq', definition: 'select nextval(`shop`.`s`) AS `n` from `shop`.`items`', parents: [] },
+      { name: 'shop.v_stored', definition: 'select `shop`.`item_count`() AS `n`', parents: [] },
+      { name: 'shop.v_hidden', definition: '', parents: [] },
+    ]
+    const g = new RelationGraph({ load: async () => rows, analyze: (sql) => analyzeMysql(sql, 'shop'), functions: MYSQL_VIEW_FUNCTIONS })
+    expect(sorted(await g.readsOf(['shop.v_top']))).toEqual({ tables: ['shop.items', 'shop.v_items', 'shop.v_top'] })
+    expect(await g.readsOf(['shop.v_clock'])).toMatchObject({ volatile: expect.stringMatching(/^view shop\.v_clock /) })
+    // a sequence is a built-in that reads no table: volatile, not unknown
+    expect(await g.readsOf(['shop.v_seq'])).toMatchObject({ volatile: 'view shop.v_seq calls nextval()' })
+    expect(await g.readsOf(['shop.v_stored'])).toHaveProperty('unknown')
+    // a definition the user may not see cannot be analysed: never stored
+    expect(await g.readsOf(['shop.v_hidden'])).toEqual({ unknown: 'view shop.v_hidden could not be analysed' })
   })
 
   it('when the catalog cannot be read: reads unknown, writes null (the whole origin); retried next time', async () => {

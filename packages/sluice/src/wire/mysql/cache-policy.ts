@@ -2,18 +2,10 @@
 // are shared with the Postgres door (wire/cache-policy.ts); the safety rules differ where the dialects do
 // (MySQL's volatile functions, its system schemas, user and system variables).
 import type { StatementAnalysis } from '../../sql/analyze.js'
+import { MYSQL_VOLATILE_FUNCTIONS } from '../../sql/mysql-functions.js'
 import { statementPolicy } from '../cache-policy.js'
 
 export { parseHint, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
-
-// Functions whose result changes from one call to the next, or with the session: never cached.
-const VOLATILE = new Set([
-  'now', 'sysdate', 'curdate', 'curtime', 'current_timestamp', 'current_date', 'current_time', 'localtime', 'localtimestamp',
-  'utc_date', 'utc_time', 'utc_timestamp', 'unix_timestamp', 'rand', 'random_bytes', 'uuid', 'uuid_short', 'sys_guid',
-  'last_insert_id', 'row_count', 'found_rows', 'connection_id', 'database', 'schema', 'user', 'current_user', 'session_user',
-  'system_user', 'current_role', 'version', 'benchmark', 'sleep', 'get_lock', 'release_lock', 'release_all_locks', 'is_free_lock',
-  'is_used_lock', 'master_pos_wait', 'master_gtid_wait', 'nextval', 'lastval', 'setval', 'load_file', 'values',
-])
 
 const SYSTEM_SCHEMAS = ['information_schema.', 'performance_schema.', 'mysql.', 'sys.']
 
@@ -29,7 +21,7 @@ export function unsafeReason(sql: string, a: StatementAnalysis): string | undefi
   if (a.kind !== 'read') return a.kind === 'other' ? 'not a query' : 'write'
   const code = codeOnly(sql)
   if (a.locking || /\b(for\s+update|lock\s+in\s+share\s+mode|for\s+share)\b/i.test(code)) return 'locking read (FOR UPDATE/SHARE)'
-  if (a.sqlValueFunctions || a.functions.some((f) => VOLATILE.has(f.toLowerCase()))) return 'volatile function'
+  if (a.sqlValueFunctions || a.functions.some((f) => MYSQL_VOLATILE_FUNCTIONS.has(f.toLowerCase()))) return 'volatile function'
   if (/\b(now|sysdate|rand|uuid|uuid_short|last_insert_id|connection_id|found_rows|row_count)\s*\(/i.test(code) || /\b(current_timestamp|current_date|current_time|localtime|localtimestamp|utc_timestamp|current_user)\b/i.test(code))
     return 'volatile function'
   if (code.includes('@')) return 'user or system variable'

@@ -240,6 +240,44 @@ describeWithMariadb('MySQL wire door', () => {
     }
   })
 
+  it('a cached read of a view goes when its base table is written through the door; views calling stored or volatile functions', async () => {
+    await mariadbQuery(db, 'CREATE TABLE vbase (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO vbase VALUES (1, \'a\'), (2, \'b\')')
+    await mariadbQuery(db, 'CREATE VIEW vview AS SELECT id, v FROM vbase; CREATE VIEW vview2 AS SELECT v FROM vview WHERE id < 10')
+    await mariadbQuery(db, 'CREATE FUNCTION vcount() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM vbase); CREATE VIEW vcounted AS SELECT vcount() AS n')
+    await mariadbQuery(db, 'CREATE VIEW vclock AS SELECT id, v, NOW(6) AS t FROM vbase')
+    // A Sluice of its own: its relation catalog is read after the views exist.
+    const own = await startWithMysql(direct, { cache: 'auto', autoTtlMs: 60_000 })
+    const c = await mysql.createConnection({ ...conf(), port: own.mysqlPort! })
+    try {
+      const hinted = async (sql: string) => (await c.query(`/* sluice: ttl=3600 */ ${sql}`))[0]
+      expect(await hinted('SELECT v FROM vview WHERE id = 1')).toEqual([{ v: 'a' }])
+      expect(await hinted('SELECT v FROM vview2 ORDER BY v')).toEqual([{ v: 'a' }, { v: 'b' }])
+      await mariadbQuery(db, "UPDATE vbase SET v = 'behind' WHERE id = 1")
+      expect(await hinted('SELECT v FROM vview WHERE id = 1')).toEqual([{ v: 'a' }]) // cached
+      expect(await hinted('SELECT v FROM vview2 ORDER BY v')).toEqual([{ v: 'a' }, { v: 'b' }])
+      await c.query("UPDATE vbase SET v = 'through' WHERE id = 2")
+      expect(await hinted('SELECT v FROM vview WHERE id = 1')).toEqual([{ v: 'behind' }])
+      expect(await hinted('SELECT v FROM vview2 ORDER BY v')).toEqual([{ v: 'behind' }, { v: 'through' }])
+
+      // A view calling a stored function may read anything: answered, never stored.
+      expect(await hinted('SELECT n FROM vcounted')).toEqual([{ n: 2 }])
+      await mariadbQuery(db, "INSERT INTO vbase VALUES (3, 'c')")
+      expect(await hinted('SELECT n FROM vcounted')).toEqual([{ n: 3 }])
+
+      // Auto mode does not store a read of a view calling NOW(); it does store a plain view.
+      const t1 = ((await c.query('SELECT t FROM vclock WHERE id = 1'))[0] as any[])[0].t
+      await new Promise((r) => setTimeout(r, 5))
+      const t2 = ((await c.query('SELECT t FROM vclock WHERE id = 1'))[0] as any[])[0].t
+      expect(t2).not.toEqual(t1)
+      expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
+      await mariadbQuery(db, "UPDATE vbase SET v = 'behind3' WHERE id = 3")
+      expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
+    } finally {
+      await c.end()
+      await own.close()
+    }
+  })
+
   it('malformed and truncated packets get an ERR packet or a closed connection, never a crash', async () => {
     const { mysqlPort } = s
     // A raw session that authenticates as root (empty password) and then sends `bytes`.

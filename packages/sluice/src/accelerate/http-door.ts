@@ -7,13 +7,14 @@ import type { Logger } from 'pino'
 import type { Limits } from '../config/schema.js'
 import { formatSize } from '../config/units.js'
 import type { Engines } from '../executor/engines.js'
-import type { PlanExecutor } from '../executor/plan-executor.js'
+import type { PlanExecutor, QueryLogEntry } from '../executor/plan-executor.js'
 import { describeSupported, resolveClientLine } from '../executor/registry.js'
 import { TransactionRegistry, type TransactionEntry } from '../executor/transactions.js'
 import { cacheSignature, type CacheEntry, type CachePolicy, type Lookup, type Produced, type QueryCache } from '../cache/query-cache.js'
 import { collectReads, collectWrites, writeInvalidation } from '../invalidation/writes.js'
 import type { Origin } from '../pool/origin.js'
 import { CACHEABLE_OPERATIONS, READ_OPERATIONS, cachePolicyFrom } from './cache-headers.js'
+import { wantsQueryLog, withQueryLog } from './query-log.js'
 import { RateLimiter } from './rate-limit.js'
 import type { Metrics } from '../observability/metrics.js'
 import type { LatencySeries } from '../observability/latency-metric.js'
@@ -152,11 +153,18 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
    * Runs a read for the cache and encodes it. The epoch snapshot is taken before the query runs,
    * so a write acknowledged meanwhile fences the fill (DESIGN.md invariant 3).
    */
-  async function produce(tenant: Tenant, executor: PlanExecutor, q: QueryBody, policy: Readonly<CachePolicy>, shape: ShapeRecord | undefined): Promise<Produced> {
+  async function produce(
+    tenant: Tenant,
+    executor: PlanExecutor,
+    q: QueryBody,
+    policy: Readonly<CachePolicy>,
+    shape: ShapeRecord | undefined,
+    queryLog?: QueryLogEntry[],
+  ): Promise<Produced> {
     const startedSeq = await cache.snapshot()
     const producedAt = Date.now()
     const statements: string[] = []
-    const data = await executor.query(q.plan, q.params, q.comments, { txId: null, timeoutMs: limits.queryTimeoutMs, statements })
+    const data = await executor.query(q.plan, q.params, q.comments, { txId: null, timeoutMs: limits.queryTimeoutMs, statements, ...(queryLog ? { queryLog } : {}) })
     const payload = encode(data)
     const tables = tenant.invalidateOnWrite ? collectReads(statements, tenant.origin.defaultSchema, tenant.origin.provider) : null
     return {
@@ -249,7 +257,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     const q = parseQuery(parseJson(call.raw))
     const shape = shapeOf(tenant, q)
     try {
-      return await answerFromOrigin(call.res, tenant, call.line, call.ctx.headers, call.ctx.started, key, policy, q, shape)
+      return await answerFromOrigin(call.res, tenant, call.line, call.ctx.headers, call.ctx.started, key, policy, q, shape, wantsQueryLog(call.req) ? [] : undefined)
     } catch (err) {
       if (shape !== undefined) shapes!.error(shape, performance.now())
       throw err
@@ -267,14 +275,17 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     policy: Readonly<CachePolicy> | null,
     q: QueryBody,
     shape: ShapeRecord | undefined,
+    /** The request asked for query logs: what it runs is recorded here and sent back. */
+    queryLog: QueryLogEntry[] | undefined,
   ): Promise<void> {
     const executor = await engines.executor(tenant.origin, line)
     if (key !== undefined && policy !== null && q.model !== undefined && CACHEABLE_OPERATIONS.has(q.operation)) {
-      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy, shape))
+      // (A request that joins another's fill ran nothing itself: its log stays empty.)
+      const produced = await cache.fill(key, policy, () => produce(tenant, executor, q, policy, shape, queryLog))
       headers['accelerate-cache-status'] = 'miss'
       headers['last-modified'] = new Date(produced.producedAt).toUTCString()
       headers['accelerate-signature'] = cacheSignature(key)
-      sendPayload(res, produced.payload, headers)
+      sendPayload(res, queryLog ? withQueryLog(produced.payload, queryLog) : produced.payload, headers)
       if (shape !== undefined) {
         const now = performance.now()
         shapes!.miss(shape, now - started, now)
@@ -292,6 +303,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
         txId: null,
         timeoutMs: limits.queryTimeoutMs,
         ...(tracked ? { statements, onLateSettle: () => void invalidateWrites(tenant, statements, rawSql).catch(() => {}) } : {}),
+        ...(queryLog ? { queryLog } : {}),
       })
     } finally {
       // Autocommit writes and plan-level transactions have committed (or failed) by now, and
@@ -299,7 +311,8 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (tracked) await invalidateWrites(tenant, statements, rawSql)
     }
     headers['accelerate-cache-status'] = 'none'
-    sendPayload(res, encode(data), headers)
+    const payload = encode(data)
+    sendPayload(res, queryLog ? withQueryLog(payload, queryLog) : payload, headers)
     if (shape !== undefined) {
       const now = performance.now()
       const reason = rawSql ? 'raw query' : tracked ? 'write' : 'no cache strategy'
@@ -313,19 +326,22 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     // and invalidated when (and only if) the transaction commits.
     const tracked = !(q.model !== undefined && READ_OPERATIONS.has(q.operation))
     const shape = shapeOf(tx.owner, q)
+    const queryLog: QueryLogEntry[] | undefined = wantsQueryLog(req) ? [] : undefined
     let data: unknown
     try {
       data = await tx.executor.query(q.plan, q.params, q.comments, {
         txId: id,
         timeoutMs: limits.queryTimeoutMs,
         ...(tracked ? { statements: tx.statements } : {}),
+        ...(queryLog ? { queryLog } : {}),
       })
     } catch (err) {
       if (shape !== undefined) shapes!.error(shape, performance.now())
       throw err
     }
     headers['accelerate-cache-status'] = 'none'
-    sendPayload(res, encode(data), headers)
+    const payload = encode(data)
+    sendPayload(res, queryLog ? withQueryLog(payload, queryLog) : payload, headers)
     if (shape !== undefined) {
       const now = performance.now()
       shapes!.uncached(shape, q.model === undefined ? 'raw query' : tracked ? 'write' : 'in transaction', now - started, now)

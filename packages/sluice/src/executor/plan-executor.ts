@@ -20,6 +20,8 @@ export interface QueryOptions {
   timeoutMs: number
   /** When given, every SQL statement the plan executes is appended here (for invalidation and cache dependencies). */
   statements?: string[]
+  /** When given, every SQL statement with its arguments and timing (the client's query log, X-Capture-Telemetry). */
+  queryLog?: QueryLogEntry[]
   /**
    * Called when a plan that lost the race against the timeout finally settles: it may have
    * written after its caller got P6004, and the caller still has to invalidate for it.
@@ -27,17 +29,36 @@ export interface QueryOptions {
   onLateSettle?: () => void
 }
 
-/** A queryable that records the SQL text of everything it runs. */
-function recording<Q extends SqlQueryable>(q: Q, statements: string[]): Q {
+/** One statement a plan ran, as a client's query log shows it. */
+export interface QueryLogEntry {
+  sql: string
+  args: readonly unknown[]
+  /** When it started (ms since the epoch). */
+  startedAt: number
+  /** How long it took; -1 while it runs. */
+  durationMs: number
+}
+
+interface Recorder {
+  statements: string[] | undefined
+  queryLog: QueryLogEntry[] | undefined
+}
+
+/** A queryable that records the SQL text of everything it runs (and, for a query log, its arguments and timing). */
+function recording<Q extends SqlQueryable>(q: Q, { statements, queryLog }: Recorder): Q {
+  const run = <R>(query: SqlQuery, exec: (query: SqlQuery) => Promise<R>): Promise<R> => {
+    statements?.push(query.sql)
+    if (queryLog === undefined) return exec(query)
+    const entry: QueryLogEntry = { sql: query.sql, args: query.args, startedAt: Date.now(), durationMs: -1 }
+    queryLog.push(entry)
+    const started = performance.now()
+    return exec(query).finally(() => {
+      entry.durationMs = performance.now() - started
+    })
+  }
   return Object.assign(Object.create(q) as Q, {
-    queryRaw: (query: SqlQuery) => {
-      statements.push(query.sql)
-      return q.queryRaw(query)
-    },
-    executeRaw: (query: SqlQuery) => {
-      statements.push(query.sql)
-      return q.executeRaw(query)
-    },
+    queryRaw: (query: SqlQuery) => run(query, (x) => q.queryRaw(x)),
+    executeRaw: (query: SqlQuery) => run(query, (x) => q.executeRaw(x)),
   })
 }
 
@@ -93,7 +114,8 @@ export class PlanExecutor {
    * writes) open their own database transaction through the transaction manager.
    */
   async query(plan: unknown, params: Record<string, unknown>, comments: Record<string, string> | undefined, options: QueryOptions): Promise<unknown> {
-    const { txId, timeoutMs, statements } = options
+    const { txId, timeoutMs, statements, queryLog } = options
+    const recorder: Recorder | undefined = statements !== undefined || queryLog !== undefined ? { statements, queryLog } : undefined
     let timer: NodeJS.Timeout | undefined
     let timedOut = false
     // 0 disables the timeout (the database's statement_timeout is 0 then too).
@@ -108,7 +130,7 @@ export class PlanExecutor {
     try {
       const run = async () => {
         const target = txId !== null ? await this.#transactions.getTransaction({ id: txId }, 'query') : this.#adapter
-        const queryable = statements ? recording(target, statements) : target
+        const queryable = recorder ? recording(target, recorder) : target
         const sqlCommenter =
           comments && Object.keys(comments).length > 0
             ? // Comments arrive pre-computed by the client; the query info is only a placeholder.
@@ -117,7 +139,7 @@ export class PlanExecutor {
         return this.#interpreter.run(plan as Parameters<Interpreter['run']>[0], {
           queryable,
           transactionManager:
-            txId === null ? { enabled: true, manager: statements ? this.#recordingManager(statements) : this.#transactions } : { enabled: false },
+            txId === null ? { enabled: true, manager: recorder ? this.#recordingManager(recorder) : this.#transactions } : { enabled: false },
           scope: params,
           ...(sqlCommenter ? { sqlCommenter } : {}),
         })
@@ -139,13 +161,13 @@ export class PlanExecutor {
 
   /**
    * The transaction manager as the interpreter sees it for one request: statements run inside
-   * the transactions it opens for nested writes are recorded too.
+   * the transactions it opens for nested writes are recorded (and logged) too.
    */
-  #recordingManager(statements: string[]): TxManager {
+  #recordingManager(recorder: Recorder): TxManager {
     const tm = this.#transactions
     return {
       startInternalTransaction: (o?: Parameters<TxManager['startInternalTransaction']>[0]) => tm.startInternalTransaction(o),
-      getTransaction: async (info: { id: string }, op: string) => recording(await tm.getTransaction(info, op), statements),
+      getTransaction: async (info: { id: string }, op: string) => recording(await tm.getTransaction(info, op), recorder),
       commitTransaction: (id: string) => tm.commitTransaction(id),
       rollbackTransaction: (id: string) => tm.rollbackTransaction(id),
     } as unknown as TxManager

@@ -110,6 +110,10 @@ export interface CacheStats {
 // LRU's per-entry slots. Counting less would let the process hold several times the configured
 // bound (it did, at ~1.2 KB real per 470 B counted, before entries were made lean).
 const ENTRY_OVERHEAD = 400
+
+// Admission of auto-cached statements (see admit): a key is stored when it misses a second time
+// while the first miss is still remembered — among the last 64k–128k distinct first misses.
+const ADMISSION_GENERATION = 65_536
 // How often a node waiting on another node's lease looks for the entry.
 const LEASE_POLL_MS = 10
 
@@ -136,6 +140,9 @@ export class QueryCache {
   readonly #leaseMs: number
   readonly #flights = new Map<string, Flight>()
   readonly #interned = new DependencyInterner()
+  /** Hashes of keys that missed once recently, in two generations (see admit). */
+  #missedOnce = new Set<number>()
+  #missedOnceBefore = new Set<number>()
   readonly #stats: Omit<CacheStats, 'entries' | 'bytes' | 'maxBytes'> = {
     hitsFresh: 0,
     hitsStale: 0,
@@ -173,6 +180,24 @@ export class QueryCache {
         if (reason === 'evict') this.#stats.evictions++
       },
     })
+  }
+
+  /**
+   * Whether a miss of `key` is worth storing, for statements Sluice chose to cache (auto mode):
+   * yes when the key missed before, recently; the first miss is only remembered. A workload that
+   * reads a million keys once each then costs what it costs without a cache — its statements are
+   * relayed, not filled, stored and evicted unread — while keys that come back are stored on their
+   * second miss. Keys are remembered by a 30-bit hash: a collision only admits a key early.
+   */
+  admit(key: string): boolean {
+    const h = keyHash(key)
+    if (this.#missedOnce.has(h) || this.#missedOnceBefore.has(h)) return true
+    if (this.#missedOnce.size >= ADMISSION_GENERATION) {
+      this.#missedOnceBefore = this.#missedOnce
+      this.#missedOnce = new Set()
+    }
+    this.#missedOnce.add(h)
+    return false
   }
 
   /** Forgets every local entry (the shared tier calls this when it may have missed invalidations). */
@@ -490,6 +515,13 @@ export class QueryCache {
   stats(): CacheStats {
     return { ...this.#stats, entries: this.#lru.size, bytes: this.#lru.calculatedSize, maxBytes: this.maxBytes }
   }
+}
+
+/** FNV-1a over the key's UTF-16 code units, folded to a small integer (V8 keeps it unboxed). */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  return h & 0x3fffffff
 }
 
 /** A stable, non-reversible digest of a cache key. */

@@ -106,6 +106,19 @@ describe('QueryCache', () => {
     expect(cacheSignature('k2')).not.toBe(entry.signature)
   })
 
+  it('admits a key for auto-mode storing on its second miss while the first is remembered', () => {
+    const cache = new QueryCache({ maxBytes: 1e6, epochs: new Epochs() })
+    expect(cache.admit('k1')).toBe(false)
+    expect(cache.admit('k1')).toBe(true)
+    expect(cache.admit('k1')).toBe(true)
+    expect(cache.admit('k2')).toBe(false)
+    // remembered for at least 65,536 other first misses, then forgotten
+    for (let i = 0; i < 65_536; i++) cache.admit(`other-${i}`)
+    expect(cache.admit('k2')).toBe(true)
+    for (let i = 0; i < 2 * 65_536; i++) cache.admit(`more-${i}`)
+    expect(cache.admit('k1')).toBe(false)
+  })
+
   it('counts what its entries really hold: the heap of 40,000 small entries stays within the bytes it counts', async () => {
     // Many small entries (a wire door in auto mode: one per statement text) are where per-entry
     // bookkeeping dominates; the byte bound is only honest if that bookkeeping is counted.

@@ -94,8 +94,8 @@ describeWithPostgres('admin API with traffic', () => {
 
     const c = new pg.Client({ connectionString: s.pgUrl(url).replace('postgres@', 'a.postgres@') })
     await c.connect()
-    await c.query(`SELECT count(*) FROM "User" WHERE email = 'secret-needle-4711@example.com'`)
-    await c.query(`SELECT count(*) FROM "User" WHERE email = 'secret-needle-4711@example.com'`)
+    // auto mode: the first miss is relayed, the second stored, the third a hit
+    for (let i = 0; i < 3; i++) await c.query(`SELECT count(*) FROM "User" WHERE email = 'secret-needle-4711@example.com'`)
     await c.query('SELECT count(*) FROM "User" WHERE id = $1', [98765432])
     await c.query('SELECT now()')
     // An extended-protocol execution that is not cached is relayed as held: its reason reaches its shape.
@@ -146,13 +146,15 @@ describeWithPostgres('admin API with traffic', () => {
 
     const wire = stats.shapes.top.filter((x: any) => x.door === 'pg')
     const byEmail = wire.find((x: any) => x.sql.includes('email = ?'))
-    expect(byEmail).toMatchObject({ label: 'SELECT', tenant: 'a', count: 2, hits: 1, misses: 1 })
-    expect(wire.find((x: any) => x.sql.includes('id = $1'))).toMatchObject({ count: 1, misses: 1 })
+    const firstMiss = 'first miss (auto mode stores a key when it misses again)'
+    expect(byEmail).toMatchObject({ label: 'SELECT', tenant: 'a', count: 3, hits: 1, misses: 1, uncached: 1, lastReason: firstMiss })
+    expect(wire.find((x: any) => x.sql.includes('id = $1'))).toMatchObject({ count: 1, uncached: 1, lastReason: firstMiss })
     expect(wire.find((x: any) => x.sql === 'SELECT now()')).toMatchObject({ uncached: 1, lastReason: 'volatile function' })
     expect(wire.find((x: any) => x.sql === 'SELECT now() - $1::interval AS t')).toMatchObject({ uncached: 1, lastReason: 'volatile function' })
     expect(wire.find((x: any) => x.sql.startsWith('UPDATE'))).toMatchObject({ label: 'UPDATE', uncached: 1, lastReason: 'write' })
     expect(wire.find((x: any) => x.sql === 'SELECT email FROM "User" WHERE name = ?')).toMatchObject({ uncached: 1, lastReason: 'in transaction' })
     expect(stats.notCached).toContainEqual({ door: 'pg', reason: 'volatile function', count: 2 })
+    expect(stats.notCached).toContainEqual({ door: 'pg', reason: firstMiss, count: 2 })
     expect(stats.notCached).toContainEqual({ door: 'http', reason: 'no cache strategy', count: 1 })
     expect(stats.notCached).toContainEqual({ door: 'http', reason: 'write', count: 1 })
 

@@ -419,7 +419,7 @@ export class MysqlSession {
       const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#ctx.notCached)
       if (policy !== null) {
         const tables = tablesRead(analysis)
-        return this.#cached(this.#cacheKey('q', sql), policy, tables, (link) => this.#capture(link, packet(0, payload), 'resultset'))
+        if (await this.#cached(this.#cacheKey('q', sql), policy, tables, (link) => this.#capture(link, packet(0, payload), 'resultset'))) return
       }
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
     this.#noteStatement(sql, analysis)
@@ -540,10 +540,11 @@ export class MysqlSession {
       if (policy !== null) {
         const tables = tablesRead(analysis)
         const key = this.#cacheKey('x', stmt.sql.toString('latin1'), params.toString('latin1'))
-        return this.#cached(key, policy, tables, async (link) => {
+        const answered = await this.#cached(key, policy, tables, async (link) => {
           const server = await this.#prepareOn(link, stmt)
           return this.#capture(link, packet(0, executePayload(server.id, params)), 'resultset')
         })
+        if (answered) return
       }
     } else if (analysis.kind === 'read') this.#ctx.notCached(stmt.longData.size > 0 ? 'long data' : 'in transaction')
     this.#noteStatement(stmt.text, analysis)
@@ -588,17 +589,25 @@ export class MysqlSession {
 
   // ---- caching ---------------------------------------------------------------------------
 
-  /** A cacheable read outside a transaction: answered from the cache, or filled through a server connection of its own. */
-  async #cached(key: string, policy: CachePolicy, tables: string[] | null, run: (link: ServerLink) => Promise<{ bytes: Buffer; tracker: ResponseTracker }>): Promise<void> {
+  /**
+   * A cacheable read outside a transaction: answered from the cache, or filled through a server
+   * connection of its own. False when the caller is to relay it the ordinary way instead: the
+   * first miss of a key auto mode chose (QueryCache.admit).
+   */
+  async #cached(key: string, policy: CachePolicy, tables: string[] | null, run: (link: ServerLink) => Promise<{ bytes: Buffer; tracker: ResponseTracker }>): Promise<boolean> {
     const produce = () => this.#produce(policy, tables, run)
     const hit = await this.#ctx.cache.get(key, policy)
     if (hit !== undefined) {
       if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
       this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
       this.#send(resequence(hit.entry.payload, 1))
-      return
+      return true
     }
     this.#ctx.answered('miss')
+    if (policy.auto === true && !this.#ctx.cache.admit(key)) {
+      this.#ctx.notCached('first miss (auto mode stores a key when it misses again)')
+      return false
+    }
     let produced: Produced
     try {
       produced = await this.#ctx.cache.fill(key, policy, produce)
@@ -606,9 +615,10 @@ export class MysqlSession {
       if (!(err instanceof OriginError)) throw err
       // Re-preparing failed (the statement no longer compiles): the server's error, as it said it.
       this.#error(err.code, err.sqlState, err.message)
-      return
+      return true
     }
     this.#send(resequence(produced.payload, 1))
+    return true
   }
 
   async #produce(policy: CachePolicy, tables: string[] | null, run: (link: ServerLink) => Promise<{ bytes: Buffer; tracker: ResponseTracker }>): Promise<Produced> {

@@ -106,6 +106,8 @@ function andThen<T>(step: Step, next: () => T): T | Promise<T> {
 }
 
 const READY_IDLE = readyForQuery('I')
+/** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit). */
+const NOT_ADMITTED = 'first miss (auto mode stores a key when it misses again)'
 /** What a cached extended execution answers before its rows: ParseComplete (when it parsed) and BindComplete. */
 const PARSE_BIND_COMPLETE = Buffer.concat([parseComplete(), bindComplete()])
 const BIND_COMPLETE = bindComplete()
@@ -520,13 +522,18 @@ export class Session {
     if (this.#cacheable()) {
       this.#reason = undefined
       const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
-      if (policy !== null) return this.#cachedQuery(sql, policy, f.bytes, analysis)
+      if (policy !== null) return this.#cachedQuery(f, sql, policy, analysis)
       reason = this.#reason
     } else if (analysis.kind === 'read') this.#ctx.notCached('in transaction')
-    const shapes = this.#ctx.shapes
-    if (shapes !== undefined) shapes.uncached(shapes.forSql(route.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
-    this.#noteStatement(analysis)
     this.#ctx.answered('none')
+    return this.#relayQuery(f, sql, analysis, reason)
+  }
+
+  /** Relays a simple query to a server connection the ordinary way (`reason`: why it was not cached). */
+  #relayQuery(f: Frame, sql: string, analysis: StatementAnalysis, reason: string | undefined): Step {
+    const shapes = this.#ctx.shapes
+    if (shapes !== undefined) shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, reason), undefined, performance.now())
+    this.#noteStatement(analysis)
     return andThen(this.#forwardFrame(f), this.#awaitReady)
   }
 
@@ -576,15 +583,30 @@ export class Session {
   #keyPrefix: string | undefined
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
-  #cachedQuery(sql: string, policy: CachePolicy, bytes: Buffer, analysis: StatementAnalysis): Step {
+  #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
     const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(tablesRead(analysis), policy, bytes) }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(tablesRead(analysis), policy, f.bytes) }
     const local = this.#ctx.cache.getLocal(key, policy)
-    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#fill(c) : this.#answerHit(c, hit)))
-    return local === undefined ? this.#fill(c) : this.#answerHit(c, local)
+    const missed = (): Step => {
+      if (this.#admitted(c)) return this.#fill(c)
+      return this.#relayQuery(f, sql, analysis, NOT_ADMITTED)
+    }
+    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? missed() : this.#answerHit(c, hit)))
+    return local === undefined ? missed() : this.#answerHit(c, local)
+  }
+
+  /**
+   * A miss is filled and stored unless auto mode chose the statement and its key is new
+   * (QueryCache.admit); then it is counted as a miss not stored, and relayed the ordinary way.
+   */
+  #admitted(c: CachedStatement): boolean {
+    if (c.policy.auto !== true || this.#ctx.cache.admit(c.key)) return true
+    this.#ctx.answered('miss')
+    this.#ctx.notCached(NOT_ADMITTED)
+    return false
   }
 
   /** Answers a statement from a cache entry (and refreshes a stale one in the background). */
@@ -725,6 +747,7 @@ export class Session {
     const local = this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
     if (local !== null && local !== undefined) return this.#answerHit(c, local)
+    if (local === undefined && !this.#admitted(c)) return this.#replayUncached(batch, NOT_ADMITTED)
     return this.#extendedLookup(batch, c, local)
   }
 
@@ -733,6 +756,7 @@ export class Session {
     try {
       const hit = local === null ? await this.#ctx.cache.get(c.key, c.policy) : undefined
       if (hit !== undefined) return this.#answerHit(c, hit)
+      if (!this.#admitted(c)) return await this.#replayUncached(batch, NOT_ADMITTED)
       await this.#fill(c)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err

@@ -264,11 +264,15 @@ describeWithMariadb('MySQL wire door', () => {
       await mariadbQuery(db, "INSERT INTO vbase VALUES (3, 'c')")
       expect(await hinted('SELECT n FROM vcounted')).toEqual([{ n: 3 }])
 
-      // Auto mode does not store a read of a view calling NOW(); it does store a plain view.
-      const t1 = ((await c.query('SELECT t FROM vclock WHERE id = 1'))[0] as any[])[0].t
-      await new Promise((r) => setTimeout(r, 5))
-      const t2 = ((await c.query('SELECT t FROM vclock WHERE id = 1'))[0] as any[])[0].t
-      expect(t2).not.toEqual(t1)
+      // Auto mode does not store a read of a view calling NOW() (not even on its second miss); it
+      // does store a plain view (from its second miss on).
+      const clock: unknown[] = []
+      for (let i = 0; i < 3; i++) {
+        clock.push(((await c.query('SELECT t FROM vclock WHERE id = 1'))[0] as any[])[0].t)
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      expect(clock[2]).not.toEqual(clock[1])
+      expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
       expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
       await mariadbQuery(db, "UPDATE vbase SET v = 'behind3' WHERE id = 3")
       expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])

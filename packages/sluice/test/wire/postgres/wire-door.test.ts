@@ -329,21 +329,26 @@ describeWithPostgres('Postgres wire door', () => {
     const c = new pg.Client({ connectionString: t.pgUrl(direct) })
     await c.connect()
     try {
-      // A plain table: cached (a change behind Sluice's back is not seen within the ttl).
-      expect((await c.query('SELECT v FROM auto_t WHERE id = 1')).rows).toEqual([{ v: 'a' }])
+      // A plain table: a key is stored when it misses the second time (the first miss is relayed
+      // and only remembered), then cached (a change behind Sluice's back is not seen within the ttl).
+      const readT = async () => (await c.query('SELECT v FROM auto_t WHERE id = 1')).rows
+      expect(await readT()).toEqual([{ v: 'a' }])
       await adminQuery(dbName, `UPDATE auto_t SET v = 'behind' WHERE id = 1`)
-      expect((await c.query('SELECT v FROM auto_t WHERE id = 1')).rows).toEqual([{ v: 'a' }])
+      expect(await readT()).toEqual([{ v: 'behind' }]) // the first miss was not stored; this one is
+      await adminQuery(dbName, `UPDATE auto_t SET v = 'behind again' WHERE id = 1`)
+      expect(await readT()).toEqual([{ v: 'behind' }])
 
       // Views whose definition calls nextval() ("Probe") or now(): answered every time by the
-      // database, never stored, whatever the statement itself looks like.
+      // database, never stored (not even on a second miss), whatever the statement itself looks like.
       const before = await probeReads()
-      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
-      await c.query('SELECT reads FROM "Probe" WHERE id = 1')
-      expect(await probeReads()).toBe(before + 2)
-      const since1 = (await c.query('SELECT since::text FROM auto_recent WHERE id = 1')).rows[0].since
-      await new Promise((r) => setTimeout(r, 20))
-      const since2 = (await c.query('SELECT since::text FROM auto_recent WHERE id = 1')).rows[0].since
-      expect(since2).not.toBe(since1)
+      for (let i = 0; i < 3; i++) await c.query('SELECT reads FROM "Probe" WHERE id = 1')
+      expect(await probeReads()).toBe(before + 3)
+      const since: string[] = []
+      for (let i = 0; i < 3; i++) {
+        since.push((await c.query('SELECT since::text FROM auto_recent WHERE id = 1')).rows[0].since)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      expect(since[2]).not.toBe(since[1])
       const stats = await (await fetch(`http://127.0.0.1:${t.sluice.adminPort}/api/stats?top=50`)).json()
       const reasons = JSON.stringify(stats)
       expect(reasons).toContain('view public.Probe calls nextval()')

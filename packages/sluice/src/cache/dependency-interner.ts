@@ -29,11 +29,12 @@ export class DependencyInterner {
 
   /** The shared copy of `deps` (taken from `deps` itself the first time it is seen). */
   intern(deps: Dependencies): InternedDependencies {
-    const fields = dependencyFields(deps)
-    // Fields leave out the origin when tables are not tracked; the origin still tells sets apart.
-    const id = `${deps.origin}\u0001${deps.tables === null ? '-' : '+'}\u0001${fields.join('\u0001')}`
+    // JSON, not a join: quoted identifiers may contain any separator, and two different sets
+    // must never share an id (an entry would be invalidated by the other set's writes).
+    const id = JSON.stringify([deps.origin, deps.tenant, deps.tables, deps.tags])
     const known = this.#sets.get(id)
     if (known !== undefined) return known
+    const fields = dependencyFields(deps)
     const frozen: Dependencies = {
       origin: deps.origin,
       tables: deps.tables === null ? null : [...deps.tables],

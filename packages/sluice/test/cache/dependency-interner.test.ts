@@ -27,6 +27,10 @@ describe('DependencyInterner', () => {
       deps({ tables: null }),
       deps({ tables: null, origin: 'o2' }),
       deps({ tables: [] }),
+      // separators inside quoted identifiers cannot make two sets look alike
+      deps({ tables: ['public.x', 'public.y'] }),
+      deps({ tables: ['public.x\u0001t:o1:public.y'] }),
+      deps({ tables: ['public.x","public.y'] }),
     ]
     const got = variants.map((d) => interner.intern(d))
     expect(new Set(got).size).toBe(variants.length)

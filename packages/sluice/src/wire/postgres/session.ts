@@ -29,6 +29,7 @@ import {
   message,
   parameterStatus,
   parseStartupParams,
+  refusedStartupParameter,
   readyForQuery,
   type Frame,
 } from './protocol.js'
@@ -356,6 +357,14 @@ export class Session {
     this.#user = params.get('user') ?? ''
     this.#database = params.get('database') ?? this.#user
     this.#reader.untyped = false
+    const refused = refusedStartupParameter(params)
+    if (refused !== undefined) {
+      this.#logError('0A000', refused, 'info', 'session refused')
+      this.#send(errorResponse('0A000', refused, 'FATAL'))
+      this.#end()
+      this.#phase = 'closed'
+      return
+    }
     const route = this.#ctx.routes(this.#user, this.#database)
     if (!route) {
       this.#logError('28000', `no route for user "${this.#user}" and database "${this.#database}"`, 'info', 'session refused')

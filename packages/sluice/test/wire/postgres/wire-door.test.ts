@@ -366,6 +366,42 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('refuses, with a clear FATAL, startup settings it cannot carry (options, search_path, replication); application_name is fine', async () => {
+    // psql sends application_name (and client_encoding): accepted as before.
+    expect((await run('psql', [wire, '-X', '-A', '-t', '-c', 'SELECT 1'])).stdout.trim()).toBe('1')
+    // PGOPTIONS becomes the startup parameter "options": a search_path there would silently point
+    // statements at other tables once the server connection is shared.
+    const viaOptions = await run('psql', [wire, '-X', '-c', 'SELECT 1'], { env: { ...process.env, PGOPTIONS: '-c search_path=elsewhere' } }).catch((e) => e)
+    expect(viaOptions.code).not.toBe(0)
+    expect(viaOptions.stderr).toContain('Sluice does not apply the startup parameter "options" (-c search_path=elsewhere)')
+    const c = new pg.Client({ connectionString: wire, options: '-c statement_timeout=5s' } as any)
+    await expect(c.connect()).rejects.toMatchObject({ code: '0A000' })
+    // a search_path given as a startup parameter of its own, and a replication connection: raw startups
+    const refusedFor = async (params: Record<string, string>) => {
+      const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(Object.entries({ user: 'postgres', database: dbName, ...params }).map(([k, v]) => `${k}\0${v}\0`).join('') + '\0')])
+      const len = Buffer.alloc(4)
+      len.writeInt32BE(body.length + 4)
+      const socket = connect(s.sluice.pgPort!, '127.0.0.1')
+      const chunks: Buffer[] = []
+      socket.write(Buffer.concat([len, body]))
+      // A refusal closes the connection; an accepted startup answers and waits for more.
+      await new Promise((r) => {
+        socket.on('data', (d) => {
+          chunks.push(d)
+          setTimeout(r, 50)
+        })
+        socket.on('close', r)
+      })
+      socket.destroy()
+      return Buffer.concat(chunks).toString('latin1')
+    }
+    expect(await refusedFor({ search_path: 'elsewhere' })).toMatch(/^E.*SFATAL.*C0A000.*startup parameter "search_path"/s)
+    expect(await refusedFor({ replication: 'database' })).toContain('Sluice does not serve replication connections')
+    expect(await refusedFor({ options: '' })).toMatch(/^R/) // an empty options is no setting: authentication goes on
+    // and the door keeps serving
+    expect((await run('psql', [wire, '-X', '-A', '-t', '-c', 'SELECT 2'])).stdout.trim()).toBe('2')
+  })
+
   it('malformed, truncated and oversized messages get 08P01 or a closed connection; the server keeps serving', async () => {
     const port = s.sluice.pgPort!
     const startup = (() => {

@@ -276,6 +276,15 @@ describeWithMariadb('MySQL wire door', () => {
       expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
       await mariadbQuery(db, "UPDATE vbase SET v = 'behind3' WHERE id = 3")
       expect((await c.query('SELECT v FROM vview WHERE id = 3'))[0]).toEqual([{ v: 'c' }])
+
+      // Prepared executions in auto mode: the first miss is relayed (prepared and executed on the
+      // client's own path), the second stored, the third a hit.
+      const exec = async () => (await c.execute('SELECT v FROM vbase WHERE id = ?', [2]))[0]
+      expect(await exec()).toEqual([{ v: 'through' }])
+      await mariadbQuery(db, "UPDATE vbase SET v = 'p1' WHERE id = 2")
+      expect(await exec()).toEqual([{ v: 'p1' }])
+      await mariadbQuery(db, "UPDATE vbase SET v = 'p2' WHERE id = 2")
+      expect(await exec()).toEqual([{ v: 'p1' }])
     } finally {
       await c.end()
       await own.close()

@@ -337,6 +337,16 @@ describeWithPostgres('Postgres wire door', () => {
       expect(await readT()).toEqual([{ v: 'behind' }]) // the first miss was not stored; this one is
       await adminQuery(dbName, `UPDATE auto_t SET v = 'behind again' WHERE id = 1`)
       expect(await readT()).toEqual([{ v: 'behind' }])
+      // The same in the extended protocol (parameters), unnamed and named: the first miss is relayed
+      // as the client sent it, the second stored, the third a hit.
+      for (const name of [undefined, 'auto_by_id']) {
+        const exec = async () => (await c.query({ ...(name ? { name } : {}), text: 'SELECT v FROM auto_t WHERE id = $1 AND v IS NOT NULL' + (name ? ' AND true' : ''), values: [1] })).rows
+        expect(await exec()).toEqual([{ v: 'behind again' }])
+        await adminQuery(dbName, `UPDATE auto_t SET v = 'x1' WHERE id = 1`)
+        expect(await exec()).toEqual([{ v: 'x1' }])
+        await adminQuery(dbName, `UPDATE auto_t SET v = 'behind again' WHERE id = 1`)
+        expect(await exec()).toEqual([{ v: 'x1' }])
+      }
 
       // Views whose definition calls nextval() ("Probe") or now(): answered every time by the
       // database, never stored (not even on a second miss), whatever the statement itself looks like.

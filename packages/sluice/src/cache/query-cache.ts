@@ -109,7 +109,7 @@ export interface CacheStats {
 // entry object, the payload's Buffer object and pool slack, the key's string headers and the
 // LRU's per-entry slots. Counting less would let the process hold several times the configured
 // bound (it did, at ~1.2 KB real per 470 B counted, before entries were made lean).
-const ENTRY_OVERHEAD = 400
+const ENTRY_OVERHEAD = 440
 
 // Admission of auto-cached statements (see admit): a key is stored when it misses a second time
 // while the first miss is still remembered — among the last 64k–128k distinct first misses.

@@ -231,27 +231,27 @@ export class QueryCache {
    */
   async invalidate(written: Invalidation): Promise<void> {
     const inv = this.#affected(written)
+    // Before the epochs move: a fill that starts meanwhile already waits for the new catalog.
+    this.afterInvalidation(inv)
     if (this.#shared) await this.#shared.publish(inv)
     else this.#epochs.apply(inv)
     this.onInvalidate(inv)
-    // "all" frees the tenant's memory at once; other invalidations are enforced at lookup.
-    if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }
 
   /**
-   * An invalidation another node published, once the epochs have applied it: the side effects a
-   * local one has. DDL (an origin-wide invalidation) makes this node read its relation catalog
-   * again — else a view created through another node would be cached here as a table of its own,
-   * and writes to its base tables would not reach it — and "all" frees the tenant's memory.
+   * What an invalidation does beyond the epochs, on the node that makes it and (through the shared
+   * tier, once applied) on every other: DDL makes the node read its relation catalog again — else a view
+   * created through another node would be cached here as a table of its own, and writes to its
+   * base tables would not reach it — and "all" frees the tenant's memory at once (other
+   * invalidations are enforced at lookup).
    */
-  invalidatedElsewhere(inv: Invalidation): void {
-    if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()
+  afterInvalidation(inv: Invalidation): void {
+    if (inv.kind === 'origin' && inv.ddl === true) this.relations.get(inv.origin)?.changed()
     if (inv.kind === 'tenant') this.#dropTenant(inv.tenant)
   }
 
-  /** What a write really changed: its tables' inheritance children too; DDL reloads the catalog. */
+  /** What a write really changed: its tables' inheritance children too. */
   #affected(inv: Invalidation): Invalidation {
-    if (inv.kind === 'origin') this.relations.get(inv.origin)?.changed()
     if (inv.kind !== 'tables') return inv
     const graph = this.relations.get(inv.origin)
     if (graph === undefined) return inv

@@ -24,7 +24,13 @@ export interface Dependencies {
 /** One invalidation, as doors and the Redis fan-out describe it. */
 export type Invalidation =
   | { kind: 'tables'; origin: string; tables: readonly string[] }
-  | { kind: 'origin'; origin: string }
+  /**
+   * Everything of an origin. `ddl`: the origin's catalog may have changed too (DDL, or a write
+   * whose effect Sluice could not bound): nodes read their relation catalog again. Without it the
+   * origin is invalidated only because a write could not be narrowed down to tables (no catalog
+   * loaded yet), which must not throw the catalog away.
+   */
+  | { kind: 'origin'; origin: string; ddl?: true }
   | { kind: 'tags'; tenant: string; tags: readonly string[] }
   | { kind: 'tenant'; tenant: string }
 

@@ -80,7 +80,7 @@ export function hasWrites(ws: WriteSet): boolean {
 
 /** The invalidation a write set calls for, or null when it wrote nothing. */
 export function writeInvalidation(origin: string, ws: WriteSet): Invalidation | null {
-  if (ws.unknown) return { kind: 'origin', origin }
+  if (ws.unknown) return { kind: 'origin', origin, ddl: true }
   if (ws.tables.size > 0) return { kind: 'tables', origin, tables: [...ws.tables] }
   return null
 }

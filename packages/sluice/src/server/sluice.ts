@@ -95,7 +95,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
         logger,
         commandTimeoutMs: config.redis.commandTimeoutMs,
         onReset: () => cache?.clearLocal(),
-        onRemote: (inv) => cache?.invalidatedElsewhere(inv),
+        onRemote: (inv) => cache?.afterInvalidation(inv),
         ...(hooks.onInvalidationApplied ? { onApplied: hooks.onInvalidationApplied } : {}),
       })
     : undefined

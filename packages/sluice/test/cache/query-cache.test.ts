@@ -2,7 +2,9 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { QueryCache, cacheSignature, type CachePolicy, type Produced } from '../../src/cache/query-cache.js'
-import { Epochs, type Dependencies } from '../../src/invalidation/epochs.js'
+import { Epochs, type Dependencies, type Invalidation } from '../../src/invalidation/epochs.js'
+import { RelationGraph } from '../../src/invalidation/relations.js'
+import { analyzeSql } from '../../src/sql/analyze.js'
 
 const policy: CachePolicy = { ttlMs: 1000, swrMs: 1000, tags: [] }
 const deps = (tables: string[] = ['public.t'], tags: string[] = []): Dependencies => ({ origin: 'o1', tables, tenant: 'a', tags })
@@ -117,6 +119,38 @@ describe('QueryCache', () => {
     expect(cache.admit('k2')).toBe(true)
     for (let i = 0; i < 2 * 65_536; i++) cache.admit(`more-${i}`)
     expect(cache.admit('k1')).toBe(false)
+  })
+
+  it('reads the relation catalog again after DDL only, not when a write was widened to the whole origin for want of a catalog', async () => {
+    const epochs = new Epochs()
+    const cache = new QueryCache({ maxBytes: 1e6, epochs })
+    let release: () => void = () => {}
+    let loads = 0
+    const graph = new RelationGraph({
+      load: () => {
+        loads++
+        return new Promise((resolve) => (release = () => resolve([{ name: 'public.p_1', definition: null, parents: ['public.p'] }])))
+      },
+      analyze: (sql) => analyzeSql(sql, 'public'),
+    })
+    cache.relations.set('o1', graph)
+    const seen: Invalidation[] = []
+    cache.onInvalidate = (inv) => seen.push(inv)
+    // No catalog yet: a write is widened to the whole origin (and starts the load)...
+    await cache.invalidate({ kind: 'tables', origin: 'o1', tables: ['public.p'] })
+    expect(seen.at(-1)).toEqual({ kind: 'origin', origin: 'o1' })
+    // ...which, here or arriving from another node, must not throw the loading catalog away.
+    cache.afterInvalidation({ kind: 'origin', origin: 'o1' })
+    release()
+    await graph.readsOf([])
+    expect(graph.writesOf(['public.p'])).toEqual(['public.p', 'public.p_1'])
+    expect(loads).toBe(1)
+    // DDL does.
+    await cache.invalidate({ kind: 'origin', origin: 'o1', ddl: true })
+    expect(graph.writesOf(['public.p'])).toBeNull()
+    release()
+    await graph.readsOf([])
+    expect(loads).toBe(2)
   })
 
   it('counts what its entries really hold: the heap of 40,000 small entries stays within the bytes it counts', async () => {

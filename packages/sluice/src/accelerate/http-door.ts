@@ -137,9 +137,10 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
     return payload
   }
 
-  function sendPayload(res: ServerResponse, payload: Buffer, headers: Record<string, string>): void {
+  /** Sends an encoded answer; with `queryLog`, the statements the request ran go along (see query-log.ts). */
+  function sendPayload(res: ServerResponse, payload: Buffer, headers: Record<string, string>, queryLog?: readonly QueryLogEntry[]): void {
     res.writeHead(200, headers)
-    res.end(payload)
+    res.end(queryLog === undefined ? payload : withQueryLog(payload, queryLog))
   }
 
   /** Invalidates what `statements` wrote, on behalf of the origin's tenants. */
@@ -285,7 +286,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       headers['accelerate-cache-status'] = 'miss'
       headers['last-modified'] = new Date(produced.producedAt).toUTCString()
       headers['accelerate-signature'] = cacheSignature(key)
-      sendPayload(res, queryLog ? withQueryLog(produced.payload, queryLog) : produced.payload, headers)
+      sendPayload(res, produced.payload, headers, queryLog)
       if (shape !== undefined) {
         const now = performance.now()
         shapes!.miss(shape, now - started, now)
@@ -311,8 +312,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       if (tracked) await invalidateWrites(tenant, statements, rawSql)
     }
     headers['accelerate-cache-status'] = 'none'
-    const payload = encode(data)
-    sendPayload(res, queryLog ? withQueryLog(payload, queryLog) : payload, headers)
+    sendPayload(res, encode(data), headers, queryLog)
     if (shape !== undefined) {
       const now = performance.now()
       const reason = rawSql ? 'raw query' : tracked ? 'write' : 'no cache strategy'
@@ -340,8 +340,7 @@ export function createHttpDoor(options: HttpDoorOptions): HttpDoor {
       throw err
     }
     headers['accelerate-cache-status'] = 'none'
-    const payload = encode(data)
-    sendPayload(res, queryLog ? withQueryLog(payload, queryLog) : payload, headers)
+    sendPayload(res, encode(data), headers, queryLog)
     if (shape !== undefined) {
       const now = performance.now()
       shapes!.uncached(shape, q.model === undefined ? 'raw query' : tracked ? 'write' : 'in transaction', now - started, now)

@@ -456,13 +456,13 @@ export class QueryCache {
     return undefined
   }
 
-  #entry(key: string, e: SharedEntry | (Produced & { signature?: string })): CacheEntry {
-    const filledSeq = 'filledSeq' in e ? e.filledSeq : e.startedSeq
+  #entry(key: string, e: SharedEntry | Produced): CacheEntry {
     const { deps, fields } = this.#interned.intern(e.deps)
     // Key characters count as bytes: keys are SQL text or a digest, almost always one byte each.
     const size = e.payload.length + key.length + ENTRY_OVERHEAD
-    const shape = 'shape' in e ? e.shape : undefined
-    return new CacheEntry(key, e.payload, deps, fields, filledSeq, e.producedAt, size, shape, 'lastModified' in e ? e.lastModified : undefined, e.signature)
+    // An entry from the shared tier comes with its headers rendered; a fill renders them on first use.
+    if ('filledSeq' in e) return new CacheEntry(key, e.payload, deps, fields, e.filledSeq, e.producedAt, size, undefined, e.lastModified, e.signature)
+    return new CacheEntry(key, e.payload, deps, fields, e.startedSeq, e.producedAt, size, e.shape)
   }
 
   async #store(key: string, policy: CachePolicy, p: Produced): Promise<boolean> {

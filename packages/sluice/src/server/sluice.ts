@@ -66,6 +66,27 @@ export interface SluiceHooks {
   onInvalidationApplied?: (inv: Invalidation, seq: number, publishedAt: number) => void
 }
 
+/** The catalog of views (and, on Postgres, inheritance links) behind an origin's cache dependencies. */
+function relationGraphFor(origin: Origin): RelationGraph {
+  if (origin.provider === 'postgres') {
+    const pool = origin.pool
+    return new RelationGraph({
+      load: async () => (await pool.query<RelationRow>(POSTGRES_RELATIONS_SQL)).rows,
+      analyze: (sql) => analyzeSql(sql, origin.defaultSchema),
+    })
+  }
+  const pool = origin.adapterPool
+  return new RelationGraph({
+    load: async () => {
+      const rows = (await pool.query(MYSQL_RELATIONS_SQL)) as { name: string; definition: string | null }[]
+      // Every row is a view; a definition hidden from this user (null) cannot be analysed.
+      return rows.map((r) => ({ name: r.name, definition: r.definition ?? '', parents: [] }))
+    },
+    analyze: (sql) => analyzeMysql(sql, origin.defaultSchema),
+    functions: MYSQL_VIEW_FUNCTIONS,
+  })
+}
+
 export async function startSluice(config: SluiceConfig, logger: Logger = createLogger(config.logLevel), hooks: SluiceHooks = {}): Promise<RunningSluice> {
   const origins = new Map<string, Origin>()
   const keys = new KeyRing<Tenant>()
@@ -104,32 +125,7 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   // Importing ioredis (the Redis tier) left every string method in the process slow; this undoes
   // it, after the tier has connected (see util/fast-string-prototype.ts).
   keepStringPrototypeFast()
-  for (const origin of origins.values()) {
-    if (origin.provider === 'postgres') {
-      const pool = origin.pool
-      cache.relations.set(
-        origin.id,
-        new RelationGraph({
-          load: async () => (await pool.query<RelationRow>(POSTGRES_RELATIONS_SQL)).rows,
-          analyze: (sql) => analyzeSql(sql, origin.defaultSchema),
-        }),
-      )
-    } else {
-      const pool = origin.adapterPool
-      cache.relations.set(
-        origin.id,
-        new RelationGraph({
-          load: async () => {
-            const rows = (await pool.query(MYSQL_RELATIONS_SQL)) as { name: string; definition: string | null }[]
-            // Every row is a view; a definition hidden from this user (null) cannot be analysed.
-            return rows.map((r) => ({ name: r.name, definition: r.definition ?? '', parents: [] }))
-          },
-          analyze: (sql) => analyzeMysql(sql, origin.defaultSchema),
-          functions: MYSQL_VIEW_FUNCTIONS,
-        }),
-      )
-    }
-  }
+  for (const origin of origins.values()) cache.relations.set(origin.id, relationGraphFor(origin))
   const metrics = new Metrics({ cache, origins: [...origins.values()] })
   const shapes = new ShapeStats()
   cache.onInvalidate = (inv) => metrics.invalidations.inc({ cause: inv.kind === 'tags' ? 'tag' : inv.kind === 'tenant' ? 'all' : 'write' })

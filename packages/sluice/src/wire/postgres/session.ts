@@ -81,8 +81,14 @@ interface CachedStatement {
   started: number
   /** What the client's messages call for before the rows (extended: ParseComplete, BindComplete). */
   head: Buffer | undefined
-  /** Runs the statement on a server connection of its own, for a fill or a refresh. */
-  produce: () => Promise<Produced>
+  /**
+   * Runs the statement on a server connection of its own, for a fill or a refresh. The extended
+   * protocol sets it up front; a simple query's is made from `query` when first needed, so a hit
+   * allocates no closure.
+   */
+  produce: (() => Promise<Produced>) | undefined
+  /** A simple query's own message (what its `produce` sends). */
+  query: Buffer | undefined
 }
 
 type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
@@ -597,14 +603,20 @@ export class Session {
     const route = this.#route!
     const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: () => this.#produce(tablesRead(analysis), policy, f.bytes) }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f.bytes }
     const local = this.#ctx.cache.getLocal(key, policy)
-    const missed = (): Step => {
-      if (this.#admitted(c)) return this.#fill(c)
-      return this.#relayQuery(f, sql, analysis, NOT_ADMITTED)
-    }
-    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? missed() : this.#answerHit(c, hit)))
-    return local === undefined ? missed() : this.#answerHit(c, local)
+    if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
+    return local === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, local)
+  }
+
+  /** A simple query the cache did not answer: filled, or (a first miss in auto mode) relayed. */
+  #missedQuery(f: Frame, c: CachedStatement): Step {
+    if (this.#admitted(c)) return this.#fill(c)
+    return this.#relayQuery(f, c.sql, c.analysis, NOT_ADMITTED)
+  }
+
+  #producer(c: CachedStatement): () => Promise<Produced> {
+    return (c.produce ??= () => this.#produce(tablesRead(c.analysis), c.policy, c.query!))
   }
 
   /**
@@ -621,7 +633,7 @@ export class Session {
   /** Answers a statement from a cache entry (and refreshes a stale one in the background). */
   #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
-    if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, c.produce, () => {})
+    if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, this.#producer(c), () => {})
     this.#answerRows(c, hit.entry.payload)
     this.#observeCached(c)
     // A text answered from the cache comes again: its analysis is found by the text next time.
@@ -631,7 +643,7 @@ export class Session {
   /** Answers a missed statement through a fill (single flight with other callers of the key). */
   async #fill(c: CachedStatement): Promise<void> {
     this.#ctx.answered('miss')
-    const produced = await this.#ctx.cache.fill(c.key, c.policy, c.produce)
+    const produced = await this.#ctx.cache.fill(c.key, c.policy, this.#producer(c))
     this.#answerRows(c, produced.payload)
     this.#observeCached(c, produced)
   }
@@ -752,7 +764,7 @@ export class Session {
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined }
     const local = this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
     if (local !== null && local !== undefined) return this.#answerHit(c, local)

@@ -7,10 +7,13 @@
 import type { IncomingMessage } from 'node:http'
 import type { QueryLogEntry } from '../executor/plan-executor.js'
 
-/** True when the request asks for query logs. */
+// `query` as one item of the comma-separated list (`error`, `info, query`, `tracing, warn, query`…).
+const QUERY_ITEM = /(?:^|,)\s*query\s*(?:,|$)/
+
+/** True when the request asks for query logs (asked on every miss: no array is built for it). */
 export function wantsQueryLog(req: IncomingMessage): boolean {
   const capture = req.headers['x-capture-telemetry']
-  return typeof capture === 'string' && capture.split(',').some((part) => part.trim() === 'query')
+  return typeof capture === 'string' && QUERY_ITEM.test(capture)
 }
 
 /** Argument values as JSON (BigInt as a decimal string, bytes as base64), as Prisma prints params. */

@@ -28,6 +28,9 @@ function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolea
   return rule.table !== undefined || rule.pattern !== undefined
 }
 
+/** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit): both doors report it. */
+export const NOT_ADMITTED = 'first miss (auto mode stores a key when it misses again)'
+
 const HINT = /^\s*\/\*\s*sluice:([^*]*)\*\//
 
 /** Parses a leading `/* sluice: … *\/` hint. Undefined when there is none or it is malformed. */

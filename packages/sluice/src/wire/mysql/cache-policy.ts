@@ -5,7 +5,7 @@ import type { StatementAnalysis } from '../../sql/analyze.js'
 import { MYSQL_VOLATILE_FUNCTIONS } from '../../sql/mysql-functions.js'
 import { statementPolicy } from '../cache-policy.js'
 
-export { parseHint, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
+export { NOT_ADMITTED, parseHint, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
 
 const SYSTEM_SCHEMAS = ['information_schema.', 'performance_schema.', 'mysql.', 'sys.']
 

@@ -13,7 +13,7 @@ import type { StatementAnalysis } from '../../sql/analyze.js'
 import { PoolTimeoutError, OriginUnavailableError } from '../../pool/errors.js'
 import { tickWriter } from '../../util/cork.js'
 import { cleartextPassword, nativeToken, sameBytes, sha2RsaPassword, sha2Token } from './auth.js'
-import { cachePolicyForStatement, type WireCacheSettings } from './cache-policy.js'
+import { NOT_ADMITTED, cachePolicyForStatement, type WireCacheSettings } from './cache-policy.js'
 import {
   BASE_CAPS,
   CAP,
@@ -595,22 +595,22 @@ export class MysqlSession {
    * first miss of a key auto mode chose (QueryCache.admit).
    */
   async #cached(key: string, policy: CachePolicy, tables: string[] | null, run: (link: ServerLink) => Promise<{ bytes: Buffer; tracker: ResponseTracker }>): Promise<boolean> {
-    const produce = () => this.#produce(policy, tables, run)
+    // (The producer is made only for a refresh or a fill: a fresh hit allocates none.)
     const hit = await this.#ctx.cache.get(key, policy)
     if (hit !== undefined) {
-      if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, produce, () => {})
+      if (hit.state === 'stale') this.#ctx.cache.refresh(key, policy, () => this.#produce(policy, tables, run), () => {})
       this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
       this.#send(resequence(hit.entry.payload, 1))
       return true
     }
     this.#ctx.answered('miss')
     if (policy.auto === true && !this.#ctx.cache.admit(key)) {
-      this.#ctx.notCached('first miss (auto mode stores a key when it misses again)')
+      this.#ctx.notCached(NOT_ADMITTED)
       return false
     }
     let produced: Produced
     try {
-      produced = await this.#ctx.cache.fill(key, policy, produce)
+      produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(policy, tables, run))
     } catch (err) {
       if (!(err instanceof OriginError)) throw err
       // Re-preparing failed (the statement no longer compiles): the server's error, as it said it.

@@ -36,7 +36,7 @@ import {
 import { ScramExchange } from './scram.js'
 import { ServerLink } from './server-link.js'
 import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
-import { cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
+import { NOT_ADMITTED, cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
 export interface SessionContext {
@@ -113,8 +113,6 @@ function andThen<T>(step: Step, next: () => T): T | Promise<T> {
 }
 
 const READY_IDLE = readyForQuery('I')
-/** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit). */
-const NOT_ADMITTED = 'first miss (auto mode stores a key when it misses again)'
 /** What a cached extended execution answers before its rows: ParseComplete (when it parsed) and BindComplete. */
 const PARSE_BIND_COMPLETE = Buffer.concat([parseComplete(), bindComplete()])
 const BIND_COMPLETE = bindComplete()

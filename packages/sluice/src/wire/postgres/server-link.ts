@@ -7,7 +7,8 @@
 // transactions a clean connection is parked for the next one (link-park.ts) rather than returned.
 import type pg from 'pg'
 import type { Duplex } from 'node:stream'
-import { FrameReader, type Frame } from './protocol.js'
+import { BodyReader, FrameReader, T, errorFields, message, type Frame } from './protocol.js'
+import { DEFAULT_SETTINGS, settingsSql, type Settings } from './settings.js'
 import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
 import { LinkPark } from './link-park.js'
@@ -32,6 +33,25 @@ function parkOf(origin: OriginPool): LinkPark<ServerLink> {
 
 const ignoreFrame = (): void => {}
 
+/** The origin refused a statement Sluice sent of its own accord (its SQLSTATE and message). */
+export class OriginStatementError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/** Sluice's own statement in flight on the connection (applying settings): its answer is not relayed. */
+interface Preamble {
+  resolve(): void
+  reject(err: Error): void
+  error?: OriginStatementError
+  /** Collects the ParameterStatus values the server reports meanwhile (name as the server spells it). */
+  reported?: Map<string, string>
+}
+
 export class ServerLink {
   readonly #client: pg.PoolClient
   readonly #stream: Duplex
@@ -41,11 +61,24 @@ export class ServerLink {
   #onClose: () => void = () => {}
   #released = false
   readonly #dataListener = (chunk: Buffer) => this.#data(chunk)
-  readonly #closeListener = () => this.#onClose()
+  readonly #closeListener = () => {
+    const preamble = this.#preamble
+    if (preamble !== undefined) {
+      this.#preamble = undefined
+      this.#broken = true
+      preamble.reject(new Error('origin connection closed'))
+    }
+    this.#onClose()
+  }
   // While borrowed, pg's Client must not turn stray events into process-crashing 'error's.
   readonly #errorListener = () => {}
   /** The session changed server state that must not leak to the next borrower (SET …). */
   dirty = false
+  /** The per-client settings this connection has now (DEFAULT_SETTINGS: the origin's defaults). */
+  settings: Settings = DEFAULT_SETTINGS
+  #preamble: Preamble | undefined
+  /** Sluice's own statement failed here: the connection's state is unknown, it is not reused. */
+  #broken = false
 
   readonly #park: LinkPark<ServerLink>
 
@@ -102,7 +135,42 @@ export class ServerLink {
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)
-    for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) this.#onFrame(f)
+    for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
+      if (this.#preamble === undefined) this.#onFrame(f)
+      else this.#preambleFrame(this.#preamble, f)
+    }
+  }
+
+  /**
+   * Brings the connection to `want` settings (see settings.ts): undefined when it has them already,
+   * else a promise settled when the server has applied them — rejected with OriginStatementError
+   * when it refused (the connection is then not reused). What is written after this call reaches
+   * the server after the settings, and is answered after them.
+   */
+  align(want: Settings, reported?: Map<string, string>): Promise<void> | undefined {
+    const sql = settingsSql(this.settings, want)
+    this.settings = want
+    if (sql === undefined) return undefined
+    return new Promise<void>((resolve, reject) => {
+      this.#preamble = reported === undefined ? { resolve, reject } : { resolve, reject, reported }
+      this.write(message('Q', sql))
+    })
+  }
+
+  #preambleFrame(p: Preamble, f: Frame): void {
+    if (f.type === T.ErrorResponse) {
+      const e = errorFields(f.body)
+      p.error ??= new OriginStatementError(e.get('C') ?? 'XX000', e.get('M') ?? 'the origin refused a setting')
+    } else if (f.type === T.ParameterStatus && p.reported !== undefined) {
+      const r = new BodyReader(f.body)
+      const name = r.cstring()
+      p.reported.set(name, r.cstring())
+    } else if (f.type === T.ReadyForQuery) {
+      this.#preamble = undefined
+      if (p.error === undefined) return p.resolve()
+      this.#broken = true
+      p.reject(p.error)
+    }
   }
 
   /**
@@ -114,7 +182,7 @@ export class ServerLink {
     this.#released = true
     // What this session wrote goes out before anyone else writes to the connection.
     this.write.flush()
-    if (destroy || this.#reader.pending > 0) return this.#discard()
+    if (destroy || this.#broken || this.#reader.pending > 0) return this.#discard()
     // Parked: still ours, listeners in place; what the server says meanwhile is nobody's business.
     this.#onFrame = ignoreFrame
     this.#onClose = this.#parkedClosed
@@ -128,7 +196,18 @@ export class ServerLink {
   /** Hands a released connection back to the pool, pg's own parser attached again (the park calls this). */
   returnToPool(): void {
     // Part of a message the server sent while parked: pg's parser cannot take over mid-message.
-    if (this.#reader.pending > 0) return this.#discard()
+    if (this.#reader.pending > 0 || this.#broken) return this.#discard()
+    // The pool's other users (the HTTP door) expect the origin's defaults.
+    const resetting = this.align(DEFAULT_SETTINGS)
+    if (resetting === undefined) return this.#handBack()
+    this.#onFrame = ignoreFrame
+    resetting.then(
+      () => (this.#reader.pending > 0 ? this.#discard() : this.#handBack()),
+      () => this.#discard(),
+    )
+  }
+
+  #handBack(): void {
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
     this.#client.off('error', this.#errorListener)

@@ -34,7 +34,8 @@ import {
   type Frame,
 } from './protocol.js'
 import { ScramExchange } from './scram.js'
-import { ServerLink } from './server-link.js'
+import { OriginStatementError, ServerLink } from './server-link.js'
+import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, refusedEncoding, settingsKey, startupSettings, withSetting, type Settings } from './settings.js'
 import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import { NOT_ADMITTED, cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
@@ -89,6 +90,8 @@ interface CachedStatement {
   produce: (() => Promise<Produced>) | undefined
   /** A simple query's own message (what its `produce` sends). */
   query: Buffer | undefined
+  /** The client's settings when the statement came (its key was made with them; a fill applies them). */
+  settings: Settings
 }
 
 type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
@@ -140,6 +143,12 @@ export class Session {
   #scram: ScramExchange | undefined
   #salt: Buffer | undefined
   #key: { pid: number; secret: number } | undefined
+  /** The startup packet's parameters, until the session is accepted. */
+  #startupParams: ReadonlyMap<string, string> | undefined
+  /** The client's settings that differ from the origin's defaults (settings.ts). */
+  #settings: Settings = DEFAULT_SETTINGS
+  /** The origin's defaults of the reported settings: lower-case name → value. */
+  #defaults: ReadonlyMap<string, string> = new Map()
 
   #link: ServerLink | undefined
   #acquiring: Promise<ServerLink> | undefined
@@ -361,7 +370,7 @@ export class Session {
     this.#user = params.get('user') ?? ''
     this.#database = params.get('database') ?? this.#user
     this.#reader.untyped = false
-    const refused = refusedStartupParameter(params)
+    const refused = refusedStartupParameter(params) ?? refusedEncoding(params)
     if (refused !== undefined) {
       this.#logError('0A000', refused, 'info', 'session refused')
       this.#send(errorResponse('0A000', refused, 'FATAL'))
@@ -378,6 +387,7 @@ export class Session {
       return
     }
     this.#route = route
+    this.#startupParams = params
     if (route.password === undefined) return this.#accept()
     if (route.auth === 'cleartext') {
       this.#phase = 'password'
@@ -437,13 +447,59 @@ export class Session {
 
   async #accept(): Promise<void> {
     const route = this.#route!
+    const statuses = await this.#ctx.parameterStatuses(route)
+    this.#defaults = new Map(statuses.map(([k, v]) => [k.toLowerCase(), v]))
+    const reported = await this.#startupSettings()
+    if (reported === undefined) return
     const out = [authenticationOk()]
-    for (const [k, v] of await this.#ctx.parameterStatuses(route)) out.push(parameterStatus(k, v))
+    for (const [k, v] of statuses) out.push(parameterStatus(k, reported.get(k) ?? v))
+    for (const [k, v] of reported) if (!this.#defaults.has(k.toLowerCase())) out.push(parameterStatus(k, v))
     this.#key = this.#ctx.register(this)
     out.push(backendKeyData(this.#key.pid, this.#key.secret), readyForQuery('I'))
     this.#phase = 'ready'
     this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: route.tenant, user: this.#user, database: this.#database }, 'wire session started')
     this.#send(Buffer.concat(out))
+  }
+
+  /**
+   * The client's startup settings, checked with the origin as a startup packet would be: the
+   * values the server reports for them (canonical spelling), or undefined when the server refused
+   * one (the client has been told, as Postgres tells it: FATAL with the server's SQLSTATE).
+   */
+  async #startupSettings(): Promise<Map<string, string> | undefined> {
+    const reported = new Map<string, string>()
+    let settings = startupSettings(this.#startupParams ?? new Map(), this.#defaults)
+    this.#startupParams = undefined
+    if (needsCheck(settings)) {
+      const link = await ServerLink.acquire(this.#route!.origin)
+      try {
+        await link.align(settings, reported)
+      } catch (err) {
+        link.release(true)
+        if (!(err instanceof OriginStatementError)) throw err
+        this.#logError(err.code, err.message, 'info', 'session refused: startup setting')
+        this.#send(errorResponse(err.code, err.message, 'FATAL'))
+        this.#end()
+        this.#close()
+        return undefined
+      }
+      link.release()
+      // Keep the server's spelling ('utc' is reported as 'UTC'); one that is the default is no setting.
+      for (const [name, value] of reported) {
+        const lower = name.toLowerCase()
+        if (FOLLOWED_REPORTS.has(lower)) settings = withSetting(settings, lower, value, this.#defaults.get(lower))
+      }
+    } else {
+      for (const [name, value] of settings) if (FOLLOWED_REPORTS.has(name)) reported.set(name, value)
+    }
+    this.#setSettings(settings)
+    return reported
+  }
+
+  #setSettings(settings: Settings): void {
+    this.#settings = settings
+    // Keys of cached statements carry the settings (settingsKey).
+    this.#keyPrefix = undefined
   }
 
   #command(f: Frame): Step {
@@ -599,9 +655,9 @@ export class Session {
   #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
-    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000`) + sql
+    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${settingsKey(this.#settings)}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f.bytes }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f.bytes, settings: this.#settings }
     const local = this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
     return local === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, local)
@@ -614,7 +670,7 @@ export class Session {
   }
 
   #producer(c: CachedStatement): () => Promise<Produced> {
-    return (c.produce ??= () => this.#produce(tablesRead(c.analysis), c.policy, c.query!))
+    return (c.produce ??= () => this.#produce(tablesRead(c.analysis), c.policy, c.settings, c.query!))
   }
 
   /**
@@ -656,11 +712,18 @@ export class Session {
    * Runs one statement on a server connection of its own and captures the answer's bytes (after
    * `skip` leading ParseComplete/BindComplete messages, up to ReadyForQuery).
    */
-  async #produce(tables: string[] | null, policy: CachePolicy, bytes: Buffer, skip = 0): Promise<Produced> {
+  async #produce(tables: string[] | null, policy: CachePolicy, settings: Settings, bytes: Buffer, skip = 0): Promise<Produced> {
     const route = this.#route!
     const startedSeq = await this.#ctx.cache.snapshot()
     const producedAt = Date.now()
     const link = await ServerLink.acquire(route.origin)
+    try {
+      // The result is stored under a key made with these settings: it must be made with them.
+      await link.align(settings)
+    } catch (err) {
+      link.release(true)
+      throw err
+    }
     const frames: Buffer[] = []
     let size = 0
     let failed = false
@@ -752,17 +815,19 @@ export class Session {
     // Remember the client's named statement as if it had been prepared.
     if (parse && stmt !== '') this.#statements.set(stmt, statementInfo(sql, parseRest))
     else if (parse) this.#unnamedQuery = sql
-    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
+    const settings = this.#settings
+    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${settingsKey(settings)}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
     // What the server is sent to fill the entry: the same execution on the unnamed statement
     // (built only when the cache misses).
     const produce = () =>
       this.#produce(
         tablesRead(analysis),
         policy,
+        settings,
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined, settings }
     const local = this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
     if (local !== null && local !== undefined) return this.#answerHit(c, local)
@@ -912,7 +977,8 @@ export class Session {
     return this.#acquiring
   }
 
-  #adopt(link: ServerLink): ServerLink {
+  /** Takes `link` for this session; ready once it has the client's settings (at once, as a rule). */
+  #adopt(link: ServerLink): ServerLink | Promise<ServerLink> {
     this.#link = link
     link.listen(
       (frame) => {
@@ -930,7 +996,8 @@ export class Session {
       },
       () => this.#serverClosed(link),
     )
-    return link
+    const aligning = link.align(this.#settings)
+    return aligning === undefined ? link : aligning.then(() => link)
   }
 
   #forward(bytes: Buffer): Step {
@@ -989,6 +1056,9 @@ export class Session {
       case T.ErrorResponse:
         this.#logServerError(f.body)
         break
+      case T.ParameterStatus:
+        this.#followReport(link, f.body)
+        break
       case T.ReadyForQuery: {
         this.#awaitingReady--
         if (this.#parseQueue.length > 0) this.#parseQueue = []
@@ -1014,6 +1084,22 @@ export class Session {
     this.#sendFrame(f)
   }
 
+  /**
+   * A reported setting changed by the client's own statement (SET TimeZone, set_config(), RESET…):
+   * it stays the client's for its next transactions, as on a connection of its own, and the server
+   * connection is known to have it.
+   */
+  #followReport(link: ServerLink, body: Buffer): void {
+    const r = new BodyReader(body)
+    const name = r.cstring().toLowerCase()
+    if (!FOLLOWED_REPORTS.has(name)) return
+    const value = r.cstring()
+    const byDefault = this.#defaults.get(name)
+    link.settings = withSetting(link.settings, name, value, byDefault)
+    const next = withSetting(this.#settings, name, value, byDefault)
+    if (next !== this.#settings) this.#setSettings(next)
+  }
+
   /** ReadyForQuery relayed; the connection goes back when the transaction is over and nothing is in flight. */
   #ready(link: ServerLink, f: Frame, status: 'I' | 'T' | 'E'): void {
     this.#txStatus = status
@@ -1030,6 +1116,7 @@ export class Session {
       this.#internal = 1
       link.prepared.clear()
       link.dirty = false
+      link.settings = DEFAULT_SETTINGS
       link.write(message('Q', 'DISCARD ALL'))
       return
     }

@@ -46,6 +46,9 @@ export class OriginPool {
   #timeouts = 0
   readonly #reserves: ConnectionReserve[] = []
   #closing = false
+  #beforeLend: ((client: pg.PoolClient) => Promise<unknown> | undefined) | undefined
+  readonly #rawConnect: () => Promise<pg.PoolClient>
+  readonly #translate: (err: Error) => Error
 
   constructor(
     readonly settings: OriginSettings,
@@ -70,14 +73,42 @@ export class OriginPool {
     })
     // Translate pg-pool's wait timeout into a typed error for both the promise and callback forms
     // (pool.query() goes through the callback form of this.connect()).
-    const connect = pool.connect.bind(pool) as (cb?: (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void) => unknown
+    const connect = pool.connect.bind(pool) as (cb?: (err: Error | undefined, client?: pg.PoolClient, done?: (err?: Error) => void) => void) => unknown
+    this.#rawConnect = () => connect() as Promise<pg.PoolClient>
+    this.#translate = (err) => translate(err) ?? err
     ;(pool as unknown as { connect: typeof connect }).connect = (cb) => {
       // A reserved connection goes back first, so that nobody waits (or opens a connection) for one.
       if (pool.idleCount === 0) this.#reclaimOne()
-      if (cb) return connect((err, client, done) => cb(translate(err), client, done))
-      return (connect() as Promise<pg.PoolClient>).catch((err: Error) => {
-        throw translate(err)
-      })
+      if (cb) {
+        return connect((err, client, done) => {
+          const tidying = err === undefined && client !== undefined ? this.#beforeLend?.(client) : undefined
+          if (tidying === undefined) return cb(translate(err), client, done)
+          tidying.then(
+            () => cb(undefined, client, done),
+            (e: Error) => {
+              done?.(e)
+              cb(e)
+            },
+          )
+        })
+      }
+      return (connect() as Promise<pg.PoolClient>).then(
+        async (client) => {
+          const tidying = this.#beforeLend?.(client)
+          if (tidying !== undefined) {
+            try {
+              await tidying
+            } catch (err) {
+              client.release(err as Error)
+              throw err
+            }
+          }
+          return client
+        },
+        (err: Error) => {
+          throw translate(err)
+        },
+      )
     }
     // An idle connection that dies (origin restart, network cut) must never crash the process.
     pool.on('error', (err) => options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'idle origin connection failed'))
@@ -92,6 +123,25 @@ export class OriginPool {
   /** Set once close() began: reserves stop keeping connections. */
   get closing(): boolean {
     return this.#closing
+  }
+
+  /**
+   * Tidies connections a door left with session state of its own (the wire door's per-client
+   * settings) before anyone else borrows them: the HTTP door and Sluice's own queries expect the
+   * origin's defaults. The door that set the hook borrows with connectRaw() and tidies for itself.
+   */
+  setBeforeLend(hook: (client: pg.PoolClient) => Promise<unknown> | undefined): void {
+    this.#beforeLend = hook
+  }
+
+  /** A connection as it is, without the before-lend tidying (for the door that set the hook). */
+  async connectRaw(): Promise<pg.PoolClient> {
+    if (this.pool.idleCount === 0) this.#reclaimOne()
+    try {
+      return await this.#rawConnect()
+    } catch (err) {
+      throw this.#translate(err as Error)
+    }
   }
 
   addReserve(reserve: ConnectionReserve): void {

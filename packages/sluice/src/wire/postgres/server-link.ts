@@ -22,12 +22,30 @@ interface PgInternals {
 /** Statements Sluice has prepared on each physical connection (they outlive one borrow). */
 const preparedOn = new WeakMap<pg.PoolClient, Set<string>>()
 
+/**
+ * The per-client settings each physical connection has (absent: the origin's defaults). They
+ * outlive one borrow: a connection goes back to the pool as it is, and the wire door, borrowing it
+ * again, knows what it has. Anyone else borrowing it gets it reset first (tidyBeforeLend).
+ */
+const settingsOn = new WeakMap<pg.PoolClient, Settings>()
+
+function tidyBeforeLend(client: pg.PoolClient): Promise<unknown> | undefined {
+  const settings = settingsOn.get(client)
+  if (settings === undefined) return undefined
+  settingsOn.delete(client)
+  const sql = settingsSql(settings, DEFAULT_SETTINGS)
+  return sql === undefined ? undefined : client.query(sql)
+}
+
 /** Clean connections kept between transactions, per origin. */
 const parks = new WeakMap<OriginPool, LinkPark<ServerLink>>()
 
 function parkOf(origin: OriginPool): LinkPark<ServerLink> {
   let park = parks.get(origin)
-  if (park === undefined) parks.set(origin, (park = new LinkPark(origin)))
+  if (park === undefined) {
+    parks.set(origin, (park = new LinkPark(origin)))
+    origin.setBeforeLend(tidyBeforeLend)
+  }
   return park
 }
 
@@ -75,7 +93,14 @@ export class ServerLink {
   /** The session changed server state that must not leak to the next borrower (SET …). */
   dirty = false
   /** The per-client settings this connection has now (DEFAULT_SETTINGS: the origin's defaults). */
-  settings: Settings = DEFAULT_SETTINGS
+  get settings(): Settings {
+    return settingsOn.get(this.#client) ?? DEFAULT_SETTINGS
+  }
+
+  set settings(settings: Settings) {
+    if (settings === DEFAULT_SETTINGS) settingsOn.delete(this.#client)
+    else settingsOn.set(this.#client, settings)
+  }
   #preamble: Preamble | undefined
   /** Sluice's own statement failed here: the connection's state is unknown, it is not reused. */
   #broken = false
@@ -96,7 +121,7 @@ export class ServerLink {
 
   static async acquire(origin: OriginPool): Promise<ServerLink> {
     const park = parkOf(origin)
-    return ServerLink.#unpark(park) ?? new ServerLink(await origin.pool.connect(), park)
+    return ServerLink.#unpark(park) ?? new ServerLink(await origin.connectRaw(), park)
   }
 
   /** A parked connection of `origin`, at once, or undefined (then acquire()). */
@@ -197,17 +222,8 @@ export class ServerLink {
   returnToPool(): void {
     // Part of a message the server sent while parked: pg's parser cannot take over mid-message.
     if (this.#reader.pending > 0 || this.#broken) return this.#discard()
-    // The pool's other users (the HTTP door) expect the origin's defaults.
-    const resetting = this.align(DEFAULT_SETTINGS)
-    if (resetting === undefined) return this.#handBack()
-    this.#onFrame = ignoreFrame
-    resetting.then(
-      () => (this.#reader.pending > 0 ? this.#discard() : this.#handBack()),
-      () => this.#discard(),
-    )
-  }
-
-  #handBack(): void {
+    // Its settings stay (settingsOn): the wire door borrowing it again takes it as it is; anyone
+    // else gets it reset first.
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
     this.#client.off('error', this.#errorListener)

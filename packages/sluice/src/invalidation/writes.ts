@@ -9,6 +9,11 @@ export interface WriteSet {
   tables: Set<string>
   /** Some statement's effect could not be bounded to tables: invalidate the whole origin. */
   unknown: boolean
+  /**
+   * An earlier statement moved the search_path (or role): table names that follow were resolved in
+   * the default schema and may be wrong, so a write after it counts as unknown.
+   */
+  pathMoved?: boolean
 }
 
 /** The SQL dialect of an origin: which parser and which function lists apply. */
@@ -45,6 +50,8 @@ export function collectWrites(
 export function collectWritesFrom(a: StatementAnalysis, raw: boolean, into: WriteSet, dialect: SqlDialect = 'postgres'): WriteSet {
   for (const t of a.writes) into.tables.add(t)
   if (a.writesUnknown) into.unknown = true
+  if (a.searchPath === true) into.pathMoved = true
+  if (into.pathMoved === true && a.writes.length > 0) into.unknown = true
   if (raw && !into.unknown) {
     const readOnly = dialect === 'mysql' ? MYSQL_READ_ONLY_FUNCTIONS : READ_ONLY_FUNCTIONS
     for (const f of a.functions) {

@@ -28,7 +28,7 @@ export class AnalysisMemo {
       memo = undefined
     }
     if (memo === undefined) this.#scopes.set(scope, (memo = new Map()))
-    memo.set(shape, result)
+    memo.set(result.literalDependent === true ? sql : shape, result)
     this.#size++
     return result
   }

@@ -29,6 +29,31 @@ export interface StatementAnalysis {
   sqlValueFunctions: boolean
   /** Changes session state that would leak to the next user of a pooled connection (SET, PREPARE, LISTEN, temp tables…). */
   sessionState: boolean
+  /**
+   * May change where unqualified table names resolve (SET [LOCAL] search_path or role,
+   * set_config() of those or of a name not known here): later writes cannot be bounded by name.
+   */
+  searchPath?: boolean
+  /**
+   * What the analysis says depends on a literal (which setting a set_config() call names), so it
+   * must not stand for other texts of the same shape (AnalysisMemo keeps it by its own text).
+   */
+  literalDependent?: boolean
+}
+
+/** Settings that decide where an unqualified table name resolves ("$user" in the path: the role). */
+const NAME_RESOLUTION_SETTINGS = new Set(['search_path', 'role', 'session_authorization'])
+
+interface ConstArg {
+  A_Const?: { sval?: { sval?: string }; boolval?: { boolval?: boolean } }
+}
+
+/** set_config(name, value, is_local): which setting (undefined when not a constant), and whether it ends with the transaction. */
+function setConfigCall(args: ConstArg[] | undefined): { name: string | undefined; local: boolean } {
+  const name = args?.[0]?.A_Const?.sval?.sval
+  const local = args?.[2]?.A_Const
+  const isLocal = local?.boolval?.boolval === true || ['true', 't', 'on', 'yes', '1'].includes(local?.sval?.sval?.toLowerCase() ?? '')
+  return { name: name?.toLowerCase(), local: isLocal }
 }
 
 let ready: Promise<void> | undefined
@@ -82,6 +107,8 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
   let locking = false
   let sqlValueFunctions = false
   let sessionState = false
+  let searchPath = false
+  let literalDependent = false
 
   const rank = { other: 0, read: 1, write: 2, ddl: 3 } as const
   const raise = (k: StatementAnalysis['kind']) => {
@@ -141,16 +168,27 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
         }
         case 'FuncCall': {
           const names = ((value as { funcname?: { String?: { sval?: string } }[] }).funcname ?? []).map((n) => n.String?.sval ?? '')
-          functions.add((names[names.length - 1] ?? '').toLowerCase())
+          const fn = (names[names.length - 1] ?? '').toLowerCase()
+          functions.add(fn)
+          if (fn === 'set_config') {
+            // A setting, like SET: changes no table, but outlives the transaction unless local.
+            const call = setConfigCall((value as { args?: ConstArg[] }).args)
+            literalDependent = true
+            if (!call.local) sessionState = true
+            if (call.name === undefined || NAME_RESOLUTION_SETTINGS.has(call.name)) searchPath = true
+          }
           break
         }
         case 'SQLValueFunction':
           sqlValueFunctions = true
           break
-        case 'VariableSetStmt':
+        case 'VariableSetStmt': {
           // SET LOCAL ends with the transaction; plain SET outlives it.
-          if (!(value as { is_local?: boolean }).is_local) sessionState = true
+          const set = value as { is_local?: boolean; name?: string; kind?: string }
+          if (!set.is_local) sessionState = true
+          if (set.name !== undefined && NAME_RESOLUTION_SETTINGS.has(set.name.toLowerCase()) && set.kind !== 'VAR_RESET') searchPath = true
           break
+        }
         case 'PrepareStmt':
         case 'ListenStmt':
         case 'DeclareCursorStmt':
@@ -193,5 +231,7 @@ function analyzeUncached(sql: string, defaultSchema: string): StatementAnalysis 
     statements: tree.stmts?.length ?? 0,
     sqlValueFunctions,
     sessionState,
+    ...(searchPath ? { searchPath } : {}),
+    ...(literalDependent ? { literalDependent } : {}),
   }
 }

@@ -21,7 +21,7 @@ export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   jsonb_object_keys json_object_keys to_tsvector to_tsquery plainto_tsquery phraseto_tsquery
   websearch_to_tsquery ts_rank ts_rank_cd ts_headline string_to_array regexp_replace regexp_match
   regexp_matches regexp_split_to_array regexp_split_to_table starts_with pg_typeof current_database
-  current_schema current_schemas current_setting version pg_sleep gen_random_uuid uuid_generate_v4
+  current_schema current_schemas current_setting set_config version pg_sleep gen_random_uuid uuid_generate_v4
   nextval currval lastval setval pg_backend_pid inet_client_addr txid_current has_table_privilege
   pg_get_serial_sequence pg_relation_size pg_total_relation_size pg_size_pretty obj_description
   col_description format_type pg_get_indexdef pg_get_constraintdef`.split(/\s+/).filter(Boolean),

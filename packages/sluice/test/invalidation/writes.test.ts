@@ -17,6 +17,14 @@ describe('write sets', () => {
     // Prisma-generated statements are trusted
     expect(collectWrites(['SELECT do_things($1)'], 'public', false).unknown).toBe(false)
   })
+  it('after the search_path (or role) moved, writes count as unknown: their names may resolve elsewhere', () => {
+    expect(collectWrites(['UPDATE items SET n = 1'], 'public', true)).toMatchObject({ unknown: false })
+    expect(collectWrites(['BEGIN', 'SET LOCAL search_path TO app', 'UPDATE items SET n = 1', 'COMMIT'], 'public', true).unknown).toBe(true)
+    expect(collectWrites(["SELECT set_config('search_path', 'app', true)", 'INSERT INTO items VALUES (1)'], 'public', true).unknown).toBe(true)
+    // reads after it change nothing; other settings move nothing
+    expect(collectWrites(['SET LOCAL search_path TO app', 'SELECT * FROM items'], 'public', true).unknown).toBe(false)
+    expect(collectWrites(["SELECT set_config('app.tenant', '42', true)", 'UPDATE items SET n = 1'], 'public', true)).toMatchObject({ unknown: false, tables: new Set(['public.items']) })
+  })
   it('collects from an analysis already made, by the same rules', () => {
     const into = emptyWriteSet()
     collectWritesFrom(analyzeSql('UPDATE "public"."Post" SET x = 1', 'public'), true, into)

@@ -23,6 +23,27 @@ describe('analyzeSql', () => {
     expect(analyzeSql('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v')).toMatchObject({ kind: 'write', writes: ['public.t'] })
   })
 
+  it('set_config() is a setting: session state unless local, and a moved search path when it names one (or cannot be read)', () => {
+    expect(analyzeSql("SELECT set_config('app.tenant', '42', true)")).toMatchObject({ sessionState: false, writes: [], writesUnknown: false })
+    expect(analyzeSql("SELECT set_config('app.tenant', '42', true)").searchPath).toBeUndefined()
+    expect(analyzeSql("SELECT set_config('app.tenant', '42', false)")).toMatchObject({ sessionState: true })
+    expect(analyzeSql("SELECT set_config('search_path', 'app', true)")).toMatchObject({ sessionState: false, searchPath: true })
+    expect(analyzeSql('SELECT set_config($1, $2, true)')).toMatchObject({ sessionState: false, searchPath: true })
+    expect(analyzeSql('SELECT set_config($1, $2, $3)')).toMatchObject({ sessionState: true, searchPath: true })
+    // Texts of one shape that name different settings are analysed each by their own text.
+    expect(analyzeSql("SELECT set_config('app.x', 'v', false)").searchPath).toBeUndefined()
+    expect(analyzeSql("SELECT set_config('search_path', 'v', false)").searchPath).toBe(true)
+    expect(analyzeSql("SELECT set_config('app.x', 'w', false)").searchPath).toBeUndefined()
+  })
+
+  it('SET of search_path or role moves name resolution; RESET of one does not', () => {
+    expect(analyzeSql('SET LOCAL search_path TO app, public')).toMatchObject({ searchPath: true, sessionState: false })
+    expect(analyzeSql('SET search_path = DEFAULT')).toMatchObject({ searchPath: true, sessionState: true })
+    expect(analyzeSql('SET ROLE reporting').searchPath).toBe(true)
+    expect(analyzeSql('SET TimeZone = UTC').searchPath).toBeUndefined()
+    expect(analyzeSql('RESET search_path').searchPath).toBeUndefined()
+  })
+
   it('uses the default schema for unqualified names and keeps quoted case', () => {
     expect(analyzeSql('SELECT * FROM "User", post', 'tenant1').reads.sort()).toEqual(['tenant1.User', 'tenant1.post'])
     expect(analyzeSql('SELECT * FROM Users').reads).toEqual(['public.users'])

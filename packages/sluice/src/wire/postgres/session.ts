@@ -638,13 +638,18 @@ export class Session {
   /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
   #noteStatement(analysis: StatementAnalysis): void {
     // Writes, and reads calling functions that may write, are invalidated when the transaction ends.
+    // A search_path moved earlier on this connection (#pathMoved) widens later writes to the origin.
+    if (this.#pathMoved) this.#writes.pathMoved = true
     collectWritesFrom(analysis, true, this.#writes)
+    if (this.#writes.pathMoved === true) this.#pathMoved = true
     if (analysis.sessionState) {
       if (this.#link) this.#link.dirty = true
       else this.#dirtyNext = true
     }
   }
   #dirtyNext = false
+  /** The server connection's search_path (or role) may differ from the origin's default (see #noteStatement). */
+  #pathMoved = false
   /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
   #unconfirmed = new Set<string>()
 
@@ -1111,6 +1116,8 @@ export class Session {
   #releaseLink(link: ServerLink): void {
     if (this.#link !== link) return
     this.#link = undefined
+    // A SET search_path made the connection dirty (reset below); a SET LOCAL ended with the transaction.
+    this.#pathMoved = false
     if (link.dirty) {
       // Session state (SET, PREPARE, LISTEN, temp tables…) must not reach the next client.
       this.#internal = 1

@@ -26,7 +26,9 @@ describeWithPostgres('Postgres wire door: per-client settings', () => {
     direct = await createDatabase(
       'wire_settings',
       `CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL, day date NOT NULL);
-       INSERT INTO events SELECT g, '2024-03-01 12:00:00+00'::timestamptz + g * interval '1 hour', '2024-03-01'::date + g FROM generate_series(1, 5) g;`,
+       INSERT INTO events SELECT g, '2024-03-01 12:00:00+00'::timestamptz + g * interval '1 hour', '2024-03-01'::date + g FROM generate_series(1, 5) g;
+       CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, v text); INSERT INTO app.items VALUES (1, 'one');
+       CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items VALUES (1, 'public one');`,
     )
     // One server connection: every client below takes turns on the same one.
     s = await startSluice({ origin: `${direct}?connection_limit=1`, apiKeys: ['k'], pg: {} })
@@ -111,6 +113,36 @@ describeWithPostgres('Postgres wire door: per-client settings', () => {
     expect((await show(a))[0]!.tz).toBe('Europe/Paris')
     await a`RESET ALL`
     expect((await show(a))[0]).toMatchObject({ tz: defaults.tz, ds: defaults.ds })
+  })
+
+  it('a write after SET LOCAL search_path invalidates the table it reached; set_config() neither leaks nor invalidates', async () => {
+    const a = client(wire)
+    const b = client(wire)
+    const db = client(direct)
+    const cachedItem = () => a.unsafe('/* sluice: ttl=60 */ SELECT v FROM app.items WHERE id = 1').simple()
+    expect(await cachedItem()).toEqual([{ v: 'one' }])
+    // An unqualified name that resolves to app.items only because of the moved search path.
+    await b.begin(async (t) => {
+      await t`SET LOCAL search_path TO app`
+      await t`UPDATE items SET v = 'two' WHERE id = 1`
+    })
+    expect(await cachedItem()).toEqual([{ v: 'two' }])
+    // A session set_config() of search_path is session state: it does not reach the next client.
+    const defaultPath = (await db`SHOW search_path`)[0]!.search_path
+    await b`SELECT set_config('search_path', 'app', false)`
+    expect((await a`SHOW search_path`)[0]!.search_path).toBe(defaultPath)
+    // A transaction-local set_config() (row-level security's usual tenant switch) writes nothing:
+    // the cached read stays cached (changed behind Sluice's back, it still answers the old value).
+    await db`UPDATE app.items SET v = 'three' WHERE id = 1`
+    try {
+      await b.begin(async (t) => {
+        await t`SELECT set_config('app.tenant', '42', true)`
+        await t`SELECT v FROM items WHERE id = 1`
+      })
+      expect(await cachedItem()).toEqual([{ v: 'two' }])
+    } finally {
+      await db`UPDATE app.items SET v = 'two' WHERE id = 1`
+    }
   })
 
   it('a value the origin refuses gets the FATAL a direct connection gets; a client_encoding other than UTF8 is refused', async () => {

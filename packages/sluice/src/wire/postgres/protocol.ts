@@ -155,20 +155,11 @@ export function parseStartupParams(body: Buffer): Map<string, string> {
 }
 
 /**
- * Why a session asking for these startup parameters is refused, or undefined. Transaction pooling
- * shares server connections, so per-session settings given at startup cannot follow a client from
- * one transaction to the next. Most of them only change how values are formatted and are ignored
- * (documented); these change which tables a statement reaches — run it silently without them and
- * it may read or write another schema's table — or ask for a protocol Sluice does not speak.
+ * Why a session asking for these startup parameters is refused, or undefined: a replication
+ * connection speaks a protocol Sluice does not. (Run-time settings are the client's own; see
+ * settings.ts.)
  */
 export function refusedStartupParameter(params: ReadonlyMap<string, string>): string | undefined {
-  const options = params.get('options')
-  if (options !== undefined && options.trim() !== '') {
-    return `Sluice does not apply the startup parameter "options" (${options.trim().slice(0, 100)}): server connections are shared between clients, so settings given at connection time would not reach your statements. Set them on the role or database (ALTER ROLE … SET …), or with SET LOCAL inside a transaction`
-  }
-  if (params.has('search_path')) {
-    return 'Sluice does not apply the startup parameter "search_path": server connections are shared between clients. Set it on the role or database (ALTER ROLE … SET search_path = …), schema-qualify your tables, or use SET LOCAL inside a transaction'
-  }
   const replication = params.get('replication')
   if (replication !== undefined && !['false', 'off', 'no', '0'].includes(replication.toLowerCase())) {
     return 'Sluice does not serve replication connections: connect to the origin directly'

@@ -35,7 +35,7 @@ import {
 } from './protocol.js'
 import { ScramExchange } from './scram.js'
 import { OriginStatementError, ServerLink } from './server-link.js'
-import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, refusedEncoding, settingsKey, startupSettings, withSetting, type Settings } from './settings.js'
+import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, startupRequest, startupSettings, withSetting, type Settings } from './settings.js'
 import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
 import { NOT_ADMITTED, cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
@@ -143,8 +143,10 @@ export class Session {
   #scram: ScramExchange | undefined
   #salt: Buffer | undefined
   #key: { pid: number; secret: number } | undefined
-  /** The startup packet's parameters, until the session is accepted. */
-  #startupParams: ReadonlyMap<string, string> | undefined
+  /** The settings the startup packet asked for, until the session is accepted. */
+  #startupRequest: ReadonlyMap<string, string> | undefined
+  /** Where unqualified table names resolve: the client's search_path schema, else the origin's. */
+  #schema = 'public'
   /** The client's settings that differ from the origin's defaults (settings.ts). */
   #settings: Settings = DEFAULT_SETTINGS
   /** The origin's defaults of the reported settings: lower-case name → value. */
@@ -370,10 +372,11 @@ export class Session {
     this.#user = params.get('user') ?? ''
     this.#database = params.get('database') ?? this.#user
     this.#reader.untyped = false
-    const refused = refusedStartupParameter(params) ?? refusedEncoding(params)
-    if (refused !== undefined) {
-      this.#logError('0A000', refused, 'info', 'session refused')
-      this.#send(errorResponse('0A000', refused, 'FATAL'))
+    // The settings it asks for, or why it is refused.
+    const request = refusedStartupParameter(params) ?? startupRequest(params)
+    if (typeof request === 'string') {
+      this.#logError('0A000', request, 'info', 'session refused')
+      this.#send(errorResponse('0A000', request, 'FATAL'))
       this.#end()
       this.#phase = 'closed'
       return
@@ -387,7 +390,8 @@ export class Session {
       return
     }
     this.#route = route
-    this.#startupParams = params
+    this.#schema = route.origin.defaultSchema
+    this.#startupRequest = request
     if (route.password === undefined) return this.#accept()
     if (route.auth === 'cleartext') {
       this.#phase = 'password'
@@ -468,8 +472,8 @@ export class Session {
    */
   async #startupSettings(): Promise<Map<string, string> | undefined> {
     const reported = new Map<string, string>()
-    let settings = startupSettings(this.#startupParams ?? new Map(), this.#defaults)
-    this.#startupParams = undefined
+    let settings = startupSettings(this.#startupRequest ?? new Map(), this.#defaults)
+    this.#startupRequest = undefined
     if (needsCheck(settings)) {
       const link = await ServerLink.acquire(this.#route!.origin)
       try {
@@ -498,6 +502,7 @@ export class Session {
 
   #setSettings(settings: Settings): void {
     this.#settings = settings
+    this.#schema = schemaOf(settings) ?? this.#route!.origin.defaultSchema
     // Keys of cached statements carry the settings (settingsKey).
     this.#keyPrefix = undefined
   }
@@ -586,7 +591,7 @@ export class Session {
   #query(f: Frame): Step {
     const sql = new BodyReader(f.body).cstring()
     const route = this.#route!
-    const analysis = analyzeSql(sql, route.origin.defaultSchema)
+    const analysis = analyzeSql(sql, this.#schema)
     let reason: string | undefined
     if (this.#cacheable()) {
       this.#reason = undefined
@@ -696,7 +701,7 @@ export class Session {
     this.#answerRows(c, hit.entry.payload)
     this.#observeCached(c)
     // A text answered from the cache comes again: its analysis is found by the text next time.
-    rememberSqlText(c.sql, this.#route!.origin.defaultSchema, c.analysis)
+    rememberSqlText(c.sql, this.#schema, c.analysis)
   }
 
   /** Answers a missed statement through a fill (single flight with other callers of the key). */
@@ -812,7 +817,7 @@ export class Session {
     if (sql === undefined || parseRest === undefined) return this.#replay(batch)
     const route = this.#route!
     const started = performance.now()
-    const analysis = analyzeSql(sql, route.origin.defaultSchema)
+    const analysis = analyzeSql(sql, this.#schema)
     this.#reason = undefined
     const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
     if (policy === null) return this.#replayUncached(batch, this.#reason)
@@ -933,7 +938,7 @@ export class Session {
     this.#inBatch = true
     const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
     if (sql !== undefined) {
-      const analysis = analyzeSql(sql, this.#route!.origin.defaultSchema)
+      const analysis = analyzeSql(sql, this.#schema)
       const shapes = this.#ctx.shapes
       if (shapes !== undefined) {
         shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, this.#batchReason), undefined, performance.now())

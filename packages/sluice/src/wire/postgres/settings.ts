@@ -33,8 +33,8 @@ function intern(settings: Map<string, string>): Settings {
   return settings
 }
 
-/** Startup packet entries that are not run-time settings (or are refused elsewhere). */
-const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication', 'search_path'])
+/** Startup packet entries that are not run-time settings (replication is refused elsewhere). */
+const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication'])
 
 /** Reported parameters (ParameterStatus) a client's SET changes for the rest of its session. */
 export const FOLLOWED_REPORTS = new Set(['client_encoding', 'datestyle', 'intervalstyle', 'timezone', 'standard_conforming_strings', 'application_name'])
@@ -49,14 +49,122 @@ export function needsCheck(settings: Settings): boolean {
 }
 
 /**
- * What the client asked for at startup, minus what equals the origin's defaults (`defaults`:
- * lower-case name → value, from the origin's ParameterStatus values).
+ * The settings a startup packet asks for — those in its `options` (`-c name=value`,
+ * `--name=value`), overridden by its own entries, as Postgres applies them — by lower-case name;
+ * or why Sluice cannot serve them (a string).
  */
-export function startupSettings(params: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string>): Settings {
-  let settings: Map<string, string> | undefined
+export function startupRequest(params: ReadonlyMap<string, string>): ReadonlyMap<string, string> | string {
+  const request = new Map<string, string>()
+  const options = params.get('options')
+  if (options !== undefined) {
+    const parsed = optionSettings(options)
+    if (typeof parsed === 'string') return parsed
+    for (const [name, value] of parsed) request.set(name, value)
+  }
   for (const [rawName, value] of params) {
     const name = rawName.toLowerCase()
-    if (NOT_SETTINGS.has(name)) continue
+    if (!NOT_SETTINGS.has(name)) request.set(name, value)
+  }
+  const encoding = request.get('client_encoding')
+  if (encoding !== undefined && !isUtf8(encoding) && encoding.toUpperCase().replace(/[-_]/g, '') !== 'SQLASCII') {
+    // Sluice reads statement texts as UTF-8 (cache keys, analysis) and rewrites some messages; under
+    // SQL_ASCII the server passes UTF-8 bytes through unchanged.
+    return `Sluice speaks UTF8 to clients and cannot serve client_encoding "${encoding.slice(0, 40)}": connect with client_encoding=UTF8 (PGCLIENTENCODING=UTF8)`
+  }
+  const path = request.get('search_path')
+  if (path !== undefined && schemaOfPath(path) === undefined) {
+    return `Sluice applies a startup search_path of one schema (unqualified table names must resolve to one place for invalidation); "${path.slice(0, 100)}" is not: name one schema, or schema-qualify your tables`
+  }
+  return request
+}
+
+/**
+ * The settings in a startup `options` string, split as Postgres splits it (spaces separate,
+ * backslash escapes): `-c name=value`, `-cname=value` and `--name=value`; dashes in names are
+ * underscores. Other switches are refused (a string says why).
+ */
+function optionSettings(options: string): Map<string, string> | string {
+  const words: string[] = []
+  let word = ''
+  let inWord = false
+  for (let i = 0; i < options.length; i++) {
+    const c = options[i]!
+    if (c === '\\' && i + 1 < options.length) {
+      word += options[++i]
+      inWord = true
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += c
+      inWord = true
+    }
+  }
+  if (inWord) words.push(word)
+  const settings = new Map<string, string>()
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!
+    const pair = w === '-c' ? words[++i] : w.startsWith('--') ? w.slice(2) : w.startsWith('-c') ? w.slice(2) : undefined
+    const eq = pair?.indexOf('=') ?? -1
+    if (pair === undefined || eq <= 0) {
+      return `Sluice applies "-c name=value" and "--name=value" in the startup parameter "options"; "${w.slice(0, 60)}" is not one`
+    }
+    settings.set(pair.slice(0, eq).replace(/-/g, '_').toLowerCase(), pair.slice(eq + 1))
+  }
+  return settings
+}
+
+/**
+ * The one schema a search_path names (besides pg_catalog), as Postgres reads the list (quoted
+ * names keep their case), or undefined when it names none, several, or "$user".
+ */
+function schemaOfPath(path: string): string | undefined {
+  const schemas: string[] = []
+  const space = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r'
+  let i = 0
+  while (i <= path.length) {
+    while (space(path[i])) i++
+    let name = ''
+    if (path[i] === '"') {
+      for (let j = i + 1; ; ) {
+        const q = path.indexOf('"', j)
+        if (q === -1) return undefined
+        name += path.slice(j, q)
+        if (path[q + 1] !== '"') {
+          i = q + 1
+          break
+        }
+        name += '"'
+        j = q + 2
+      }
+    } else {
+      const comma = path.indexOf(',', i)
+      const end = comma === -1 ? path.length : comma
+      name = path.slice(i, end).trim().toLowerCase()
+      i = end
+    }
+    while (space(path[i])) i++
+    if (i < path.length && path[i] !== ',') return undefined
+    if (name !== 'pg_catalog') schemas.push(name)
+    i++ // past the comma, or the end
+  }
+  return schemas.length === 1 && schemas[0] !== '' && schemas[0] !== '$user' ? schemas[0] : undefined
+}
+
+/** The schema unqualified table names resolve to under `settings`, when they set a search_path. */
+export function schemaOf(settings: Settings): string | undefined {
+  const path = settings.get('search_path')
+  return path === undefined ? undefined : schemaOfPath(path)
+}
+
+/**
+ * What the client asked for at startup (startupRequest), minus what equals the origin's defaults
+ * (`defaults`: lower-case name → value, from the origin's ParameterStatus values).
+ */
+export function startupSettings(request: ReadonlyMap<string, string>, defaults: ReadonlyMap<string, string>): Settings {
+  let settings: Map<string, string> | undefined
+  for (const [name, value] of request) {
     if (name === 'client_encoding' && isUtf8(value)) continue
     if (defaults.get(name) === value) continue
     ;(settings ??= new Map()).set(name, value)
@@ -65,20 +173,6 @@ export function startupSettings(params: ReadonlyMap<string, string>, defaults: R
 }
 
 const isUtf8 = (encoding: string) => ['UTF8', 'UNICODE'].includes(encoding.toUpperCase().replace(/[-_]/g, ''))
-
-/**
- * Why a startup's client_encoding cannot be served, or undefined. Sluice reads statement texts as
- * UTF-8 (cache keys, analysis) and rewrites some messages, so clients must speak UTF8 (or SQL_ASCII,
- * under which the server passes UTF-8 bytes through unchanged).
- */
-export function refusedEncoding(params: ReadonlyMap<string, string>): string | undefined {
-  for (const [name, value] of params) {
-    if (name.toLowerCase() !== 'client_encoding') continue
-    if (isUtf8(value) || value.toUpperCase().replace(/[-_]/g, '') === 'SQLASCII') return undefined
-    return `Sluice speaks UTF8 to clients and cannot serve client_encoding "${value.slice(0, 40)}": connect with client_encoding=UTF8 (PGCLIENTENCODING=UTF8)`
-  }
-  return undefined
-}
 
 /** `settings` with `name` (lower case) set to `value`, or dropped when that is the default. */
 export function withSetting(settings: Settings, name: string, value: string, defaultValue: string | undefined): Settings {

@@ -145,6 +145,24 @@ describeWithPostgres('Postgres wire door: per-client settings', () => {
     }
   })
 
+  it('a client whose search_path names another schema reads and writes there, cached and invalidated as such', async () => {
+    const inApp = client(wire, { search_path: 'app' })
+    const inPublic = client(wire)
+    const qualified = client(wire)
+    const cachedItems = (sql: postgres.Sql) => sql.unsafe('/* sluice: ttl=60 */ SELECT v FROM items WHERE id = 1').simple()
+    const cachedApp = () => qualified.unsafe('/* sluice: ttl=60 */ SELECT v FROM app.items WHERE id = 1').simple()
+    // The same text reads different tables, and is cached apart.
+    expect(await cachedItems(inApp)).toEqual(await client(direct, { search_path: 'app' }).unsafe('SELECT v FROM items WHERE id = 1'))
+    expect(await cachedItems(inPublic)).toEqual([{ v: 'public one' }])
+    const before = await cachedApp()
+    // A write by name under search_path app reaches app.items — and invalidates what read it.
+    await inApp`UPDATE items SET v = 'four' WHERE id = 1`
+    expect(await cachedApp()).toEqual([{ v: 'four' }])
+    expect(await cachedItems(inApp)).toEqual([{ v: 'four' }])
+    expect(await cachedItems(inPublic)).toEqual([{ v: 'public one' }])
+    await inApp`UPDATE items SET v = ${before[0]!.v} WHERE id = 1`
+  })
+
   it('a value the origin refuses gets the FATAL a direct connection gets; a client_encoding other than UTF8 is refused', async () => {
     const viaWire = await client(wire, { TimeZone: 'Nowhere/Else' })`SELECT 1`.catch((e: any) => e)
     const viaDirect = await client(direct, { TimeZone: 'Nowhere/Else' })`SELECT 1`.catch((e: any) => e)

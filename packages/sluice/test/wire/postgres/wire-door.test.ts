@@ -376,17 +376,17 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
-  it('refuses, with a clear FATAL, startup settings it cannot carry (options, search_path, replication); application_name is fine', async () => {
+  it('applies options and a one-schema search_path; refuses, with a clear FATAL, what it cannot carry', async () => {
     // psql sends application_name (and client_encoding): accepted as before.
     expect((await run('psql', [wire, '-X', '-A', '-t', '-c', 'SELECT 1'])).stdout.trim()).toBe('1')
-    // PGOPTIONS becomes the startup parameter "options": a search_path there would silently point
-    // statements at other tables once the server connection is shared.
-    const viaOptions = await run('psql', [wire, '-X', '-c', 'SELECT 1'], { env: { ...process.env, PGOPTIONS: '-c search_path=elsewhere' } }).catch((e) => e)
-    expect(viaOptions.code).not.toBe(0)
-    expect(viaOptions.stderr).toContain('Sluice does not apply the startup parameter "options" (-c search_path=elsewhere)')
+    // PGOPTIONS becomes the startup parameter "options": its settings are the client's own.
+    const viaOptions = await run('psql', [wire, '-X', '-A', '-t', '-c', 'SHOW statement_timeout'], { env: { ...process.env, PGOPTIONS: '-c statement_timeout=4321ms' } })
+    expect(viaOptions.stdout.trim()).toBe('4321ms')
     const c = new pg.Client({ connectionString: wire, options: '-c statement_timeout=5s' } as any)
-    await expect(c.connect()).rejects.toMatchObject({ code: '0A000' })
-    // a search_path given as a startup parameter of its own, and a replication connection: raw startups
+    await c.connect()
+    expect((await c.query('SHOW statement_timeout')).rows).toEqual([{ statement_timeout: '5s' }])
+    await c.end()
+    // a search_path of several schemas, a switch other than -c, a replication connection: raw startups
     const refusedFor = async (params: Record<string, string>) => {
       const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), Buffer.from(Object.entries({ user: 'postgres', database: dbName, ...params }).map(([k, v]) => `${k}\0${v}\0`).join('') + '\0')])
       const len = Buffer.alloc(4)
@@ -405,7 +405,8 @@ describeWithPostgres('Postgres wire door', () => {
       socket.destroy()
       return Buffer.concat(chunks).toString('latin1')
     }
-    expect(await refusedFor({ search_path: 'elsewhere' })).toMatch(/^E.*SFATAL.*C0A000.*startup parameter "search_path"/s)
+    expect(await refusedFor({ search_path: 'elsewhere, public' })).toMatch(/^E.*SFATAL.*C0A000.*search_path of one schema/s)
+    expect(await refusedFor({ options: '-d 5' })).toMatch(/^E.*SFATAL.*C0A000.*"-d" is not one/s)
     expect(await refusedFor({ replication: 'database' })).toContain('Sluice does not serve replication connections')
     expect(await refusedFor({ options: '' })).toMatch(/^R/) // an empty options is no setting: authentication goes on
     // and the door keeps serving

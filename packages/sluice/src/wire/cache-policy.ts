@@ -29,9 +29,22 @@ function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolea
 }
 
 /** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit): both doors report it. */
+/** Why a statement was not cached when neither a hint, nor a rule, nor auto mode chose it. */
+export const NO_RULE_OR_HINT = 'no rule or hint'
+
 export const NOT_ADMITTED = 'first miss (auto mode stores a key when it misses again)'
 
 const HINT = /^\s*\/\*\s*sluice:([^*]*)\*\//
+
+/** Can statements without a hint be cached under `settings` (auto mode, or rules)? */
+export function cachesUnhinted(settings: WireCacheSettings): boolean {
+  return settings.mode === 'auto' || (settings.rules?.length ?? 0) > 0
+}
+
+/** Does the SQL text start with a comment (where a hint would be)? A cheap test before parseHint. */
+export function startsWithComment(sql: string): boolean {
+  return /^\s*\/\*/.test(sql)
+}
 
 /** Parses a leading `/* sluice: … *\/` hint. Undefined when there is none or it is malformed. */
 export function parseHint(sql: string): CachePolicy | undefined {
@@ -76,7 +89,7 @@ export function statementPolicy(unsafeReason: UnsafeReason, options: { byAnalysi
       parseHint(sql) ??
       settings.rules?.find((r) => ruleMatches(r, sql, a))?.policy ??
       (settings.mode === 'auto' ? { ttlMs: settings.autoTtlMs, swrMs: 0, tags: [], auto: true } : undefined)
-    if (chosen === undefined) return { analysis: a, policy: null, reason: 'no rule or hint' }
+    if (chosen === undefined) return { analysis: a, policy: null, reason: NO_RULE_OR_HINT }
     const reason = unsafeReason(sql, a)
     if (reason !== undefined) return { analysis: a, policy: null, reason }
     return { analysis: a, policy: Object.freeze({ ...chosen, tags: Object.freeze([...chosen.tags]) }) }

@@ -4,7 +4,7 @@ import type { StatementAnalysis } from '../../sql/analyze.js'
 import { VOLATILE_FUNCTIONS } from '../../sql/functions.js'
 import { statementPolicy } from '../cache-policy.js'
 
-export { NOT_ADMITTED, parseHint, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
+export { NOT_ADMITTED, NO_RULE_OR_HINT, cachesUnhinted, parseHint, startsWithComment, type CacheRule, type WireCacheSettings } from '../cache-policy.js'
 
 /** Why a statement is not cacheable, or undefined when it is safe to cache. */
 export function unsafeReason(a: StatementAnalysis): string | undefined {

@@ -37,7 +37,7 @@ import { ScramExchange } from './scram.js'
 import { OriginStatementError, ServerLink } from './server-link.js'
 import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, startupRequest, startupSettings, withSetting, type Settings } from './settings.js'
 import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
-import { NOT_ADMITTED, cachePolicyForStatement, unsafeReason, type WireCacheSettings } from './cache-policy.js'
+import { NOT_ADMITTED, NO_RULE_OR_HINT, cachePolicyForStatement, cachesUnhinted, startsWithComment, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 
 export interface SessionContext {
@@ -525,10 +525,38 @@ export class Session {
       return
     }
     if (this.#cacheable() && (f.type === T.Parse || f.type === T.Bind)) {
-      this.#batch = [f]
-      return
+      if (this.#mayHold(f)) {
+        this.#batch = [f]
+        return
+      }
+      this.#unheld = true
     }
     return this.#dispatch(f)
+  }
+
+  /** The extended batch under way was not held: nothing could cache it (counted at its Binds). */
+  #unheld = false
+
+  /**
+   * Is the extended batch this Parse or Bind begins worth holding until its Sync — could its
+   * execution be answered from the cache? In auto mode or with rules, any may; otherwise only a
+   * statement whose text starts with a comment (where a hint is). The rest goes straight on, as
+   * inside a transaction, without being read twice.
+   */
+  #mayHold(f: Frame): boolean {
+    if (cachesUnhinted(this.#ctx.cacheSettings)) return true
+    const r = new BodyReader(f.body)
+    if (f.type === T.Parse) {
+      // Parse: statement name, then the text; its first bytes are enough (no string is made).
+      const body = f.body
+      let i = body.indexOf(0) + 1
+      while (i < body.length && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++
+      return body[i] === 0x2f /* / */ && body[i + 1] === 0x2a /* * */
+    }
+    r.cstring()
+    const stmt = r.cstring()
+    const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
+    return sql !== undefined && startsWithComment(sql)
   }
 
   #batch: Frame[] | undefined
@@ -570,6 +598,7 @@ export class Session {
       case T.Close:
         return this.#closeStatement(f)
       case T.Sync:
+        this.#unheld = false
         return andThen(this.#forwardFrame(f), () => {
           this.#awaitingReady++
           this.#inBatch = false
@@ -939,9 +968,14 @@ export class Session {
     const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
     if (sql !== undefined) {
       const analysis = analyzeSql(sql, this.#schema)
+      let heard = this.#batchReason
+      if (this.#unheld) {
+        heard = NO_RULE_OR_HINT
+        this.#ctx.notCached(heard)
+      }
       const shapes = this.#ctx.shapes
       if (shapes !== undefined) {
-        shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, this.#batchReason), undefined, performance.now())
+        shapes.uncached(shapes.forSql(this.#route!.tenant, sql, analysis), this.#uncachedReason(analysis, heard), undefined, performance.now())
       }
       this.#noteStatement(analysis)
     }

@@ -154,6 +154,15 @@ describeWithPostgres('Postgres wire door', () => {
       // without a hint (cache off by default): every read reaches the database
       await c.query('SELECT id, label, reads FROM "Probe" WHERE id = 1')
       expect(await probeReads()).toBe(before + 2)
+      // the same in the extended protocol: unhinted, it goes through (and says why); hinted, cached
+      const noHint = s.sluice.pgDoor!.notCached.get('no rule or hint') ?? 0
+      await c.query('SELECT id, label, reads FROM "Probe" WHERE id = $1', [1])
+      expect(await probeReads()).toBe(before + 3)
+      expect(s.sluice.pgDoor!.notCached.get('no rule or hint')).toBe(noHint + 1)
+      const x = await c.query('/* sluice: ttl=60 */ SELECT id, label, reads FROM "Probe" WHERE id = $1', [1])
+      const y = await c.query('/* sluice: ttl=60 */ SELECT id, label, reads FROM "Probe" WHERE id = $1', [1])
+      expect(y.rows).toEqual(x.rows)
+      expect(await probeReads()).toBe(before + 4)
       // volatile: not cached
       const t1 = (await c.query('/* sluice: ttl=60 */ SELECT now()::text AS t, label FROM "ProbeData" WHERE id = 1')).rows[0].t
       await new Promise((r) => setTimeout(r, 5))
@@ -164,7 +173,7 @@ describeWithPostgres('Postgres wire door', () => {
       await c.query(hinted)
       await c.query(hinted)
       await c.query('COMMIT')
-      expect(await probeReads()).toBe(before + 4)
+      expect(await probeReads()).toBe(before + 6)
       // and the door keeps the reasons
       const reasons = s.sluice.pgDoor!.notCached
       expect(reasons.get('volatile function')).toBeGreaterThan(0)

@@ -130,6 +130,25 @@ function statementInfo(query: string, paramTypes: Buffer): StatementInfo {
 }
 const ROLLBACK_COMPLETE = message('C', 'ROLLBACK')
 
+/** What startups need of the origin's ParameterStatus values, worked out once per list. */
+interface StartupFacts {
+  statuses: readonly [string, string][]
+  /** The origin's defaults by lower-case name. */
+  defaults: ReadonlyMap<string, string>
+  /** AuthenticationOk + ParameterStatus messages, per client settings that needed no check. */
+  heads: WeakMap<Settings, Buffer>
+}
+const startupFactsOf = new WeakMap<readonly [string, string][], StartupFacts>()
+
+function startupFacts(statuses: readonly [string, string][]): StartupFacts {
+  let facts = startupFactsOf.get(statuses)
+  if (facts === undefined) {
+    facts = { statuses, defaults: new Map(statuses.map(([k, v]) => [k.toLowerCase(), v])), heads: new WeakMap() }
+    startupFactsOf.set(statuses, facts)
+  }
+  return facts
+}
+
 export class Session {
   /** Request id of the session (`<id>-<region>`), on every log line about it. */
   readonly id: string
@@ -451,18 +470,27 @@ export class Session {
 
   async #accept(): Promise<void> {
     const route = this.#route!
-    const statuses = await this.#ctx.parameterStatuses(route)
-    this.#defaults = new Map(statuses.map(([k, v]) => [k.toLowerCase(), v]))
+    const origin = startupFacts(await this.#ctx.parameterStatuses(route))
+    this.#defaults = origin.defaults
     const reported = await this.#startupSettings()
     if (reported === undefined) return
-    const out = [authenticationOk()]
-    for (const [k, v] of statuses) out.push(parameterStatus(k, reported.get(k) ?? v))
-    for (const [k, v] of reported) if (!this.#defaults.has(k.toLowerCase())) out.push(parameterStatus(k, v))
+    // AuthenticationOk and the ParameterStatus messages: the same bytes for every client whose
+    // settings needed no word from the origin (connection storms), so made once for those.
+    let head = reported.checked ? undefined : origin.heads.get(this.#settings)
+    if (head === undefined) {
+      const out = [authenticationOk()]
+      for (const [k, v] of origin.statuses) out.push(parameterStatus(k, reported.values.get(k) ?? v))
+      for (const [k, v] of reported.values) if (!this.#defaults.has(k.toLowerCase())) out.push(parameterStatus(k, v))
+      head = Buffer.concat(out)
+      if (!reported.checked) origin.heads.set(this.#settings, head)
+    }
     this.#key = this.#ctx.register(this)
-    out.push(backendKeyData(this.#key.pid, this.#key.secret), readyForQuery('I'))
     this.#phase = 'ready'
-    this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: route.tenant, user: this.#user, database: this.#database }, 'wire session started')
-    this.#send(Buffer.concat(out))
+    if (this.#ctx.logger.isLevelEnabled('debug')) {
+      this.#ctx.logger.debug({ requestId: this.id, door: 'pg', tenant: route.tenant, user: this.#user, database: this.#database }, 'wire session started')
+    }
+    this.#send(head)
+    this.#send(Buffer.concat([backendKeyData(this.#key.pid, this.#key.secret), READY_IDLE]))
   }
 
   /**
@@ -470,11 +498,12 @@ export class Session {
    * values the server reports for them (canonical spelling), or undefined when the server refused
    * one (the client has been told, as Postgres tells it: FATAL with the server's SQLSTATE).
    */
-  async #startupSettings(): Promise<Map<string, string> | undefined> {
+  async #startupSettings(): Promise<{ values: Map<string, string>; checked: boolean } | undefined> {
     const reported = new Map<string, string>()
     let settings = startupSettings(this.#startupRequest ?? new Map(), this.#defaults)
     this.#startupRequest = undefined
-    if (needsCheck(settings)) {
+    const checked = needsCheck(settings)
+    if (checked) {
       const link = await ServerLink.acquire(this.#route!.origin)
       try {
         await link.align(settings, reported)
@@ -497,7 +526,7 @@ export class Session {
       for (const [name, value] of settings) if (FOLLOWED_REPORTS.has(name)) reported.set(name, value)
     }
     this.#setSettings(settings)
-    return reported
+    return { values: reported, checked }
   }
 
   #setSettings(settings: Settings): void {

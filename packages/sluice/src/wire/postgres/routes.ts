@@ -19,9 +19,15 @@ export interface WireRoute {
   password: string | undefined
   /** Session pooling: a client keeps its server connection until it disconnects. */
   sessionMode: boolean
-  /** Sends a CancelRequest for an origin backend. */
-  cancel(pid: number, secret: number): void
+  /**
+   * Sends a CancelRequest for an origin backend; settles when the origin has handled it (it closes
+   * the connection after signalling the backend), or after a few seconds.
+   */
+  cancel(pid: number, secret: number): Promise<void>
 }
+
+/** Longest wait for the origin to handle a cancel request. */
+const CANCEL_TIMEOUT_MS = 5000
 
 export function routeFor(tenant: string, origin: OriginPool, sessionMode = false, auth: WireRoute['auth'] = 'scram'): WireRoute {
   const url = new URL(origin.settings.url)
@@ -45,8 +51,12 @@ export function routeFor(tenant: string, origin: OriginPool, sessionMode = false
       packet.writeInt32BE(CANCEL_REQUEST, 4)
       packet.writeInt32BE(pid, 8)
       packet.writeInt32BE(secret, 12)
-      const s = connect(port, host, () => s.end(packet))
-      s.on('error', () => s.destroy())
+      return new Promise<void>((resolve) => {
+        const s = connect(port, host, () => s.end(packet))
+        s.setTimeout(CANCEL_TIMEOUT_MS, () => s.destroy())
+        s.on('error', () => s.destroy())
+        s.on('close', () => resolve())
+      })
     },
   }
 }

@@ -80,6 +80,7 @@ export class ServerLink {
   #released = false
   readonly #dataListener = (chunk: Buffer) => this.#data(chunk)
   readonly #closeListener = () => {
+    this.#closed = true
     const preamble = this.#preamble
     if (preamble !== undefined) {
       this.#preamble = undefined
@@ -104,6 +105,8 @@ export class ServerLink {
   #preamble: Preamble | undefined
   /** Sluice's own statement failed here: the connection's state is unknown, it is not reused. */
   #broken = false
+  /** A cancel request for this backend is in flight: nobody else gets the connection before it settles. */
+  #held: Promise<void> | undefined
 
   readonly #park: LinkPark<ServerLink>
 
@@ -208,6 +211,30 @@ export class ServerLink {
     // What this session wrote goes out before anyone else writes to the connection.
     this.write.flush()
     if (destroy || this.#broken || this.#reader.pending > 0) return this.#discard()
+    const held = this.#held
+    if (held !== undefined) {
+      this.#held = undefined
+      this.#onFrame = ignoreFrame
+      this.#onClose = () => {}
+      // Whatever the cancel interrupted has been answered; the connection is back in step.
+      void held.then(() => (this.#closed ? this.#discard() : this.#reuse()))
+      return
+    }
+    this.#reuse()
+  }
+
+  /** Keeps the connection from anyone else until `settled` (see Session.cancel). */
+  holdUntil(settled: Promise<void>): void {
+    const before = this.#held
+    this.#held = before === undefined ? settled : Promise.all([before, settled]).then(() => undefined)
+  }
+
+  /** The origin closed the connection. */
+  #closed = false
+
+  /** Parks a released, clean connection, or gives it back to the pool. */
+  #reuse(): void {
+    if (this.#reader.pending > 0) return this.#discard()
     // Parked: still ours, listeners in place; what the server says meanwhile is nobody's business.
     this.#onFrame = ignoreFrame
     this.#onClose = this.#parkedClosed

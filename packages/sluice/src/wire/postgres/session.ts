@@ -1212,10 +1212,15 @@ export class Session {
     this.#close()
   }
 
-  /** Forwards a cancel request to the origin backend currently serving this session. */
+  /**
+   * Forwards a cancel request to the origin backend currently serving this session. The server
+   * connection is not given to anyone else until the origin has handled it: a cancel arriving as
+   * the statement ends would otherwise hit the next client's statement on that backend.
+   */
   cancel(): void {
-    const backend = this.#link?.backend
-    if (backend) this.#route!.cancel(backend.pid, backend.secret)
+    const link = this.#link
+    const backend = link?.backend
+    if (link && backend) link.holdUntil(this.#route!.cancel(backend.pid, backend.secret))
   }
 
   #close(): void {

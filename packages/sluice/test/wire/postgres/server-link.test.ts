@@ -43,6 +43,22 @@ describeWithPostgres('ServerLink settings', () => {
     link.release()
   })
 
+  it('a connection with a cancel request in flight goes to nobody else before the origin has handled it', async () => {
+    const link = await ServerLink.acquire(origin)
+    let settle!: () => void
+    link.holdUntil(new Promise<void>((r) => (settle = r)))
+    link.release()
+    // One connection in all: the next borrower waits for this one.
+    let next: ServerLink | undefined
+    const borrowing = ServerLink.acquire(origin).then((l) => (next = l))
+    await new Promise((r) => setTimeout(r, 150))
+    expect(next).toBeUndefined()
+    settle()
+    await borrowing
+    expect(next).toBeDefined()
+    next!.release()
+  })
+
   it('a value the origin refuses rejects with its SQLSTATE, and the connection is not reused', async () => {
     const link = await ServerLink.acquire(origin)
     const err = await link.align(withSetting(DEFAULT_SETTINGS, 'timezone', 'Nowhere/Else', undefined))!.catch((e: unknown) => e)

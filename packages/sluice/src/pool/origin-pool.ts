@@ -120,6 +120,17 @@ export class OriginPool {
     return this.settings.schema ?? 'public'
   }
 
+  /**
+   * The schemas the origin's own connections resolve unqualified names in (`current_schemas`), when
+   * they are not just defaultSchema — a role or database with its own search_path: Sluice's
+   * analysis would then name other tables than the server does. Undefined when they agree.
+   */
+  async searchPathMismatch(): Promise<string[] | undefined> {
+    const { rows } = await this.pool.query<{ path: string[] }>('SELECT current_schemas(false)::text[] AS path')
+    const path = Array.isArray(rows[0]?.path) ? rows[0]!.path : []
+    return path.length === 1 && path[0] === this.defaultSchema ? undefined : path
+  }
+
   /** Set once close() began: reserves stop keeping connections. */
   get closing(): boolean {
     return this.#closing

@@ -22,7 +22,7 @@ import { Metrics } from '../observability/metrics.js'
 import { ShapeStats } from '../observability/shape-stats.js'
 import { startAdmin } from './admin.js'
 import { createOrigin, type Origin } from '../pool/origin.js'
-import { parseOriginUrl } from '../pool/origin-url.js'
+import { parseOriginUrl, redactUrl } from '../pool/origin-url.js'
 import { keepStringPrototypeFast } from '../util/fast-string-prototype.js'
 import { listen } from '../util/listen.js'
 import { afterReload, compareConfigs, wireCacheSettings, type ReloadReport } from './reload.js'
@@ -126,6 +126,20 @@ export async function startSluice(config: SluiceConfig, logger: Logger = createL
   // it, after the tier has connected (see util/fast-string-prototype.ts).
   keepStringPrototypeFast()
   for (const origin of origins.values()) cache.relations.set(origin.id, relationGraphFor(origin))
+  for (const origin of origins.values()) {
+    if (origin.provider !== 'postgres') continue
+    // Told once at start: unqualified names are resolved in defaultSchema, as the origin URL says.
+    void origin.searchPathMismatch().then(
+      (path) => {
+        if (path === undefined) return
+        logger.warn(
+          { origin: redactUrl(origin.settings.url), searchPath: path, schema: origin.defaultSchema },
+          `the origin resolves unqualified table names in ${path.length === 0 ? 'no schema' : path.join(', ')}, Sluice in "${origin.defaultSchema}": add ?schema=<the schema> to the origin URL, or schema-qualify table names, or invalidation may miss writes`,
+        )
+      },
+      () => {},
+    )
+  }
   const metrics = new Metrics({ cache, origins: [...origins.values()] })
   const shapes = new ShapeStats()
   cache.onInvalidate = (inv) => metrics.invalidations.inc({ cause: inv.kind === 'tags' ? 'tag' : inv.kind === 'tenant' ? 'all' : 'write' })

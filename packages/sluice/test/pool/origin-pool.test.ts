@@ -1,7 +1,9 @@
 // The origin's connection budget: never more than connection_limit server connections from one
 // Sluice, queued waiters, and a clear error once pool_timeout passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectionCount, createDatabase, describeWithPostgres } from '../helpers/postgres.js'
+import pino from 'pino'
+import { adminQuery, connectionCount, createDatabase, describeWithPostgres } from '../helpers/postgres.js'
+import { OriginPool } from '../../src/pool/origin-pool.js'
 import { startSluice, type TestSluice } from '../helpers/sluice.js'
 import { loadClient } from '../e2e/clients.js'
 import { defaultConnectionLimit, parseOriginUrl } from '../../src/pool/origin-url.js'
@@ -83,5 +85,29 @@ describeWithPostgres('origin pool budget', () => {
     })
     const st = s.sluice.origins[0]!.stats()
     expect(st.total - st.idle).toBe(0)
+  })
+})
+
+describeWithPostgres('origin search_path', () => {
+  it('notices when the origin resolves unqualified names outside the schema Sluice uses', async () => {
+    const url = await createDatabase('search_path_origin', 'CREATE SCHEMA app')
+    const db = new URL(url).pathname.slice(1)
+    const pools: OriginPool[] = []
+    const pool = (u: string) => {
+      const p = new OriginPool(parseOriginUrl(u), { statementTimeoutMs: 0, logger: pino({ level: 'silent' }) })
+      pools.push(p)
+      return p
+    }
+    try {
+      expect(await pool(url).searchPathMismatch()).toBeUndefined()
+      await adminQuery('postgres', `ALTER DATABASE "${db}" SET search_path = app, public`)
+      expect(await pool(url).searchPathMismatch()).toEqual(['app', 'public'])
+      await adminQuery('postgres', `ALTER DATABASE "${db}" SET search_path = app`)
+      expect(await pool(url).searchPathMismatch()).toEqual(['app'])
+      // ?schema= says where names resolve (and sets it on Sluice's own connections)
+      expect(await pool(`${url}?schema=app`).searchPathMismatch()).toBeUndefined()
+    } finally {
+      await Promise.all(pools.map((p) => p.close()))
+    }
   })
 })

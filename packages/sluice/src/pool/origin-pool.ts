@@ -32,6 +32,9 @@ export interface ConnectionReserve {
   giveBackAll(): void
 }
 
+/** pg-pool's connect, callback form. */
+type PoolConnect = (cb: (err: Error | undefined, client?: pg.PoolClient, done?: (err?: Error) => void) => void) => void
+
 // pg-pool rejects queued waiters with this exact message when `connectionTimeoutMillis` passes.
 const PG_POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect'
 
@@ -47,21 +50,14 @@ export class OriginPool {
   readonly #reserves: ConnectionReserve[] = []
   #closing = false
   #beforeLend: ((client: pg.PoolClient) => Promise<unknown> | undefined) | undefined
-  readonly #rawConnect: () => Promise<pg.PoolClient>
-  readonly #translate: (err: Error) => Error
+  /** pg-pool's own connect (callback form), before the translation and tidying below. */
+  readonly #connect: PoolConnect
 
   constructor(
     readonly settings: OriginSettings,
     options: OriginPoolOptions,
   ) {
     this.id = createHash('sha256').update(settings.key).digest('base64url').slice(0, 12)
-    const translate = (err: Error | undefined): Error | undefined => {
-      if (err?.message === PG_POOL_WAIT_TIMEOUT) {
-        this.#timeouts++
-        return new PoolTimeoutError(settings.connectionLimit, settings.poolTimeoutSeconds)
-      }
-      return err
-    }
     const pool = new pg.Pool({
       connectionString: settings.url,
       max: settings.connectionLimit,
@@ -71,44 +67,26 @@ export class OriginPool {
       statement_timeout: options.statementTimeoutMs,
       ...(settings.schema ? { options: `-c search_path="${settings.schema.replace(/"/g, '""')}"` } : {}),
     })
-    // Translate pg-pool's wait timeout into a typed error for both the promise and callback forms
-    // (pool.query() goes through the callback form of this.connect()).
-    const connect = pool.connect.bind(pool) as (cb?: (err: Error | undefined, client?: pg.PoolClient, done?: (err?: Error) => void) => void) => unknown
-    this.#rawConnect = () => connect() as Promise<pg.PoolClient>
-    this.#translate = (err) => translate(err) ?? err
-    ;(pool as unknown as { connect: typeof connect }).connect = (cb) => {
-      // A reserved connection goes back first, so that nobody waits (or opens a connection) for one.
-      if (pool.idleCount === 0) this.#reclaimOne()
-      if (cb) {
-        return connect((err, client, done) => {
-          const tidying = err === undefined && client !== undefined ? this.#beforeLend?.(client) : undefined
-          if (tidying === undefined) return cb(translate(err), client, done)
-          tidying.then(
-            () => cb(undefined, client, done),
-            (e: Error) => {
-              done?.(e)
-              cb(e)
-            },
-          )
-        })
-      }
-      return (connect() as Promise<pg.PoolClient>).then(
-        async (client) => {
-          const tidying = this.#beforeLend?.(client)
-          if (tidying !== undefined) {
-            try {
-              await tidying
-            } catch (err) {
-              client.release(err as Error)
-              throw err
-            }
-          }
-          return client
-        },
-        (err: Error) => {
-          throw translate(err)
-        },
-      )
+    this.#connect = pool.connect.bind(pool) as PoolConnect
+    // Every borrower (pool.query() too, which uses the callback form) gets pg-pool's wait timeout
+    // as a typed error and a connection tidied of another door's session state. The promise form
+    // is the callback form wrapped.
+    const lend: PoolConnect = (cb) => {
+      this.#borrow((err, client, done) => {
+        const tidying = err === undefined && client !== undefined ? this.#beforeLend?.(client) : undefined
+        if (tidying === undefined) return cb(err, client, done)
+        tidying.then(
+          () => cb(undefined, client, done),
+          (e: Error) => {
+            done?.(e)
+            cb(e)
+          },
+        )
+      })
+    }
+    ;(pool as unknown as { connect: (cb?: Parameters<PoolConnect>[0]) => unknown }).connect = (cb) => {
+      if (cb) return lend(cb)
+      return new Promise<pg.PoolClient>((resolve, reject) => lend((err, client) => (err ? reject(err) : resolve(client!))))
     }
     // An idle connection that dies (origin restart, network cut) must never crash the process.
     pool.on('error', (err) => options.logger.warn({ err: err.message, origin: redactUrl(settings.url) }, 'idle origin connection failed'))
@@ -146,13 +124,23 @@ export class OriginPool {
   }
 
   /** A connection as it is, without the before-lend tidying (for the door that set the hook). */
-  async connectRaw(): Promise<pg.PoolClient> {
+  connectRaw(): Promise<pg.PoolClient> {
+    return new Promise((resolve, reject) => this.#borrow((err, client) => (err ? reject(err) : resolve(client!))))
+  }
+
+  /**
+   * pg-pool's connect, with a reserved connection given back first (so that nobody waits, or opens
+   * a connection, for one) and its wait timeout as a PoolTimeoutError.
+   */
+  #borrow(cb: Parameters<PoolConnect>[0]): void {
     if (this.pool.idleCount === 0) this.#reclaimOne()
-    try {
-      return await this.#rawConnect()
-    } catch (err) {
-      throw this.#translate(err as Error)
-    }
+    this.#connect((err, client, done) => {
+      if (err?.message === PG_POOL_WAIT_TIMEOUT) {
+        this.#timeouts++
+        return cb(new PoolTimeoutError(this.settings.connectionLimit, this.settings.poolTimeoutSeconds))
+      }
+      cb(err ?? undefined, client, done)
+    })
   }
 
   addReserve(reserve: ConnectionReserve): void {

@@ -28,10 +28,10 @@ function ruleMatches(rule: CacheRule, sql: string, a: StatementAnalysis): boolea
   return rule.table !== undefined || rule.pattern !== undefined
 }
 
-/** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit): both doors report it. */
 /** Why a statement was not cached when neither a hint, nor a rule, nor auto mode chose it. */
 export const NO_RULE_OR_HINT = 'no rule or hint'
 
+/** Why an auto-cached statement's first miss is relayed, not stored (QueryCache.admit): both doors report it. */
 export const NOT_ADMITTED = 'first miss (auto mode stores a key when it misses again)'
 
 const HINT = /^\s*\/\*\s*sluice:([^*]*)\*\//

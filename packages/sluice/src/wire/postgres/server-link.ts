@@ -23,9 +23,10 @@ interface PgInternals {
 const preparedOn = new WeakMap<pg.PoolClient, Set<string>>()
 
 /**
- * The per-client settings each physical connection has (absent: the origin's defaults). They
- * outlive one borrow: a connection goes back to the pool as it is, and the wire door, borrowing it
- * again, knows what it has. Anyone else borrowing it gets it reset first (tidyBeforeLend).
+ * The per-client settings of each physical connection in the pool (absent: the origin's defaults).
+ * A connection goes back to the pool as it is, and the wire door, borrowing it again, knows what it
+ * has; anyone else borrowing it gets it reset first (tidyBeforeLend). While the wire door holds it,
+ * ServerLink#settings is the record.
  */
 const settingsOn = new WeakMap<pg.PoolClient, Settings>()
 
@@ -94,14 +95,7 @@ export class ServerLink {
   /** The session changed server state that must not leak to the next borrower (SET …). */
   dirty = false
   /** The per-client settings this connection has now (DEFAULT_SETTINGS: the origin's defaults). */
-  get settings(): Settings {
-    return settingsOn.get(this.#client) ?? DEFAULT_SETTINGS
-  }
-
-  set settings(settings: Settings) {
-    if (settings === DEFAULT_SETTINGS) settingsOn.delete(this.#client)
-    else settingsOn.set(this.#client, settings)
-  }
+  settings: Settings
   #preamble: Preamble | undefined
   /** Sluice's own statement failed here: the connection's state is unknown, it is not reused. */
   #broken = false
@@ -113,6 +107,7 @@ export class ServerLink {
   private constructor(client: pg.PoolClient, park: LinkPark<ServerLink>) {
     this.#client = client
     this.#park = park
+    this.settings = settingsOn.get(client) ?? DEFAULT_SETTINGS
     this.#stream = (client as unknown as PgInternals).connection.stream
     this.write = coalescingWriter(this.#stream)
     this.#saved = this.#stream.listeners('data') as ((...args: unknown[]) => void)[]
@@ -176,6 +171,7 @@ export class ServerLink {
    * the server after the settings, and is answered after them.
    */
   align(want: Settings, reported?: Map<string, string>): Promise<void> | undefined {
+    if (this.settings === want) return undefined
     const sql = settingsSql(this.settings, want)
     this.settings = want
     if (sql === undefined) return undefined
@@ -249,8 +245,10 @@ export class ServerLink {
   returnToPool(): void {
     // Part of a message the server sent while parked: pg's parser cannot take over mid-message.
     if (this.#reader.pending > 0 || this.#broken) return this.#discard()
-    // Its settings stay (settingsOn): the wire door borrowing it again takes it as it is; anyone
-    // else gets it reset first.
+    // Its settings stay: the wire door borrowing it again takes it as it is; anyone else gets it
+    // reset first.
+    if (this.settings === DEFAULT_SETTINGS) settingsOn.delete(this.#client)
+    else settingsOn.set(this.#client, this.settings)
     this.#stream.off('data', this.#dataListener)
     this.#stream.off('close', this.#closeListener)
     this.#client.off('error', this.#errorListener)

@@ -168,6 +168,8 @@ export class Session {
   #schema = 'public'
   /** The client's settings that differ from the origin's defaults (settings.ts). */
   #settings: Settings = DEFAULT_SETTINGS
+  /** Their part of cache keys (settingsKey). */
+  #settingsKey = ''
   /** The origin's defaults of the reported settings: lower-case name → value. */
   #defaults: ReadonlyMap<string, string> = new Map()
 
@@ -532,7 +534,8 @@ export class Session {
   #setSettings(settings: Settings): void {
     this.#settings = settings
     this.#schema = schemaOf(settings) ?? this.#route!.origin.defaultSchema
-    // Keys of cached statements carry the settings (settingsKey).
+    // Keys of cached statements carry the settings.
+    this.#settingsKey = settingsKey(settings)
     this.#keyPrefix = undefined
   }
 
@@ -574,7 +577,6 @@ export class Session {
    */
   #mayHold(f: Frame): boolean {
     if (cachesUnhinted(this.#ctx.cacheSettings)) return true
-    const r = new BodyReader(f.body)
     if (f.type === T.Parse) {
       // Parse: statement name, then the text; its first bytes are enough (no string is made).
       const body = f.body
@@ -582,6 +584,7 @@ export class Session {
       while (i < body.length && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++
       return body[i] === 0x2f /* / */ && body[i + 1] === 0x2a /* * */
     }
+    const r = new BodyReader(f.body)
     r.cstring()
     const stmt = r.cstring()
     const sql = stmt === '' ? this.#unnamedQuery : this.#statements.get(stmt)?.query
@@ -700,19 +703,15 @@ export class Session {
 
   /** Remembers what a statement about to run writes, and whether it leaves session state behind. */
   #noteStatement(analysis: StatementAnalysis): void {
-    // Writes, and reads calling functions that may write, are invalidated when the transaction ends.
-    // A search_path moved earlier on this connection (#pathMoved) widens later writes to the origin.
-    if (this.#pathMoved) this.#writes.pathMoved = true
+    // Writes, and reads calling functions that may write, are invalidated when the transaction ends
+    // (after a moved search_path, to the whole origin: see WriteSet.pathMoved).
     collectWritesFrom(analysis, true, this.#writes)
-    if (this.#writes.pathMoved === true) this.#pathMoved = true
     if (analysis.sessionState) {
       if (this.#link) this.#link.dirty = true
       else this.#dirtyNext = true
     }
   }
   #dirtyNext = false
-  /** The server connection's search_path (or role) may differ from the origin's default (see #noteStatement). */
-  #pathMoved = false
   /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
   #unconfirmed = new Set<string>()
 
@@ -723,7 +722,7 @@ export class Session {
   #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis): Step {
     const started = performance.now()
     const route = this.#route!
-    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${settingsKey(this.#settings)}\u0000`) + sql
+    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000`) + sql
     // A hit in the local tier is answered synchronously.
     const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f.bytes, settings: this.#settings }
     const local = this.#ctx.cache.getLocal(key, policy)
@@ -884,7 +883,7 @@ export class Session {
     if (parse && stmt !== '') this.#statements.set(stmt, statementInfo(sql, parseRest))
     else if (parse) this.#unnamedQuery = sql
     const settings = this.#settings
-    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${settingsKey(settings)}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
+    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
     // What the server is sent to fill the entry: the same execution on the unnamed statement
     // (built only when the cache misses).
     const produce = () =>
@@ -1147,6 +1146,8 @@ export class Session {
           // unless it rolled back.
           const writes = this.#writes
           this.#writes = emptyWriteSet()
+          // A search_path moved on this connection stays moved while the session holds it.
+          if (writes.pathMoved === true) this.#writes.pathMoved = true
           const inv = this.#rolledBack ? null : writeInvalidation(this.#route!.origin.id, writes)
           if (inv) return this.#ctx.cache.invalidate(inv).then(() => this.#ready(link, f, status))
         }
@@ -1185,7 +1186,7 @@ export class Session {
     if (this.#link !== link) return
     this.#link = undefined
     // A SET search_path made the connection dirty (reset below); a SET LOCAL ended with the transaction.
-    this.#pathMoved = false
+    this.#writes.pathMoved = false
     if (link.dirty) {
       // Session state (SET, PREPARE, LISTEN, temp tables…) must not reach the next client.
       this.#internal = 1

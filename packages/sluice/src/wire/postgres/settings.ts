@@ -66,7 +66,7 @@ export function startupRequest(params: ReadonlyMap<string, string>): ReadonlyMap
     if (!NOT_SETTINGS.has(name)) request.set(name, value)
   }
   const encoding = request.get('client_encoding')
-  if (encoding !== undefined && !isUtf8(encoding) && encoding.toUpperCase().replace(/[-_]/g, '') !== 'SQLASCII') {
+  if (encoding !== undefined && !isUtf8(encoding) && encodingName(encoding) !== 'SQLASCII') {
     // Sluice reads statement texts as UTF-8 (cache keys, analysis) and rewrites some messages; under
     // SQL_ASCII the server passes UTF-8 bytes through unchanged.
     return `Sluice speaks UTF8 to clients and cannot serve client_encoding "${encoding.slice(0, 40)}": connect with client_encoding=UTF8 (PGCLIENTENCODING=UTF8)`
@@ -172,7 +172,9 @@ export function startupSettings(request: ReadonlyMap<string, string>, defaults: 
   return settings === undefined ? DEFAULT_SETTINGS : intern(settings)
 }
 
-const isUtf8 = (encoding: string) => ['UTF8', 'UNICODE'].includes(encoding.toUpperCase().replace(/[-_]/g, ''))
+/** An encoding name as Postgres compares them: case, dashes and underscores do not count. */
+const encodingName = (encoding: string) => encoding.toUpperCase().replace(/[-_]/g, '')
+const isUtf8 = (encoding: string) => ['UTF8', 'UNICODE'].includes(encodingName(encoding))
 
 /** `settings` with `name` (lower case) set to `value`, or dropped when that is the default. */
 export function withSetting(settings: Settings, name: string, value: string, defaultValue: string | undefined): Settings {

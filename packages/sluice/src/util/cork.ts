@@ -36,6 +36,34 @@ export interface CoalescingWriter {
 // Above this, a tick's separate buffers go out as a vectored write instead of being copied into one.
 const COPY_LIMIT = 16 * 1024
 
+// Writes made while a socket's data is being handled (between `beginHandling` and `endHandling`)
+// are flushed when the handler ends rather than on the next tick: the bytes leave at the same point
+// (nothing else runs in between) without a process.nextTick per write run. Writes made later (from
+// promise callbacks) flush on the next tick as before.
+let handling = 0
+let flushWhenHandled: (() => void)[] = []
+
+/** A socket 'data' handler begins (pair with endHandling in a `finally`). Nests. */
+export function beginHandling(): void {
+  handling++
+}
+
+/** The handler ends: coalescing writers written to meanwhile flush (with the outermost handler). */
+export function endHandling(): void {
+  if (--handling > 0 || flushWhenHandled.length === 0) return
+  const flushes = flushWhenHandled
+  flushWhenHandled = []
+  let failure: unknown
+  for (const flush of flushes) {
+    try {
+      flush()
+    } catch (err) {
+      failure ??= err
+    }
+  }
+  if (failure !== undefined) throw failure
+}
+
 /**
  * Like tickWriter, but cheaper for a relay: buffers that are adjacent in memory (consecutive
  * frames of one chunk read from the other side) are joined into one view, and a tick's bytes reach
@@ -76,7 +104,8 @@ export function coalescingWriter(stream: Writable): CoalescingWriter {
       source = from
       start = s
       end = e
-      process.nextTick(flush)
+      if (handling > 0) flushWhenHandled.push(flush)
+      else process.nextTick(flush)
     } else if (source === from && end === s) {
       end = e
     } else {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { coalescingWriter } from '../../src/util/cork.js'
+import { beginHandling, coalescingWriter, endHandling } from '../../src/util/cork.js'
 
 function sink() {
   const writes: Buffer[] = []
@@ -72,5 +72,48 @@ describe('coalescingWriter', () => {
     w.range(chunk, 0, 10)
     await tick()
     expect(writes.map(String)).toEqual(['012345XY89', '0123456789'])
+  })
+})
+
+describe('writes made while handling data', () => {
+  it('leave when the outermost handler ends, not on the next tick; later writes still wait for the tick', async () => {
+    const { stream, writes } = sink()
+    const other = sink()
+    const w = coalescingWriter(stream)
+    const v = coalescingWriter(other.stream)
+    beginHandling()
+    w(Buffer.from('a'))
+    beginHandling()
+    v(Buffer.from('b'))
+    w(Buffer.from('c'))
+    endHandling()
+    expect(writes).toEqual([]) // the inner handler ended; the outer one has not
+    endHandling()
+    expect(writes.map(String)).toEqual(['ac'])
+    expect(other.writes.map(String)).toEqual(['b'])
+    w(Buffer.from('d'))
+    expect(writes.map(String)).toEqual(['ac'])
+    await tick()
+    expect(writes.map(String)).toEqual(['ac', 'd'])
+  })
+
+  it('flushes every writer even when one fails, then reports the failure', () => {
+    const { stream, writes } = sink()
+    const broken = new Writable({ write: (_c, _e, cb) => cb() })
+    broken.write = () => {
+      throw new Error('boom')
+    }
+    const b = coalescingWriter(broken)
+    const w = coalescingWriter(stream)
+    beginHandling()
+    b(Buffer.from('x'))
+    w(Buffer.from('y'))
+    expect(() => endHandling()).toThrow('boom')
+    expect(writes.map(String)).toEqual(['y'])
+    // the next handler starts clean
+    beginHandling()
+    w(Buffer.from('z'))
+    endHandling()
+    expect(writes.map(String)).toEqual(['y', 'z'])
   })
 })

@@ -7,6 +7,7 @@ import type { QueryCache } from '../../cache/query-cache.js'
 import type { WireCacheSettings } from './cache-policy.js'
 import type { Metrics } from '../../observability/metrics.js'
 import type { ShapeStats } from '../../observability/shape-stats.js'
+import { HotStatements } from './hot-statements.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
 import { listen } from '../../util/listen.js'
@@ -69,6 +70,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     },
     cache: options.cache,
     cacheSettings: options.cacheSettings,
+    hot: new HotStatements(),
     ...(options.shapes ? { shapes: options.shapes } : {}),
     logger: options.logger,
     ...(options.tls ? { tls: createSecureContext({ cert: options.tls.cert, key: options.tls.key }), requireTls: options.tls.require } : {}),

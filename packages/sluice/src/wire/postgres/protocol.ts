@@ -26,6 +26,8 @@ export interface Frame {
   readonly source: Buffer
   readonly start: number
   readonly end: number
+  /** The body's first NUL-terminated string (a Query's text), read without making a view. Throws ProtocolError. */
+  firstString(): string
 }
 
 /**
@@ -49,6 +51,13 @@ class ReadFrame implements Frame {
 
   get body(): Buffer {
     return (this.#body ??= this.source.subarray(this.start + this.header, this.end))
+  }
+
+  firstString(): string {
+    const from = this.start + this.header
+    const nul = this.source.indexOf(0, from)
+    if (nul === -1 || nul >= this.end) throw new ProtocolError('unterminated string in message')
+    return this.source.toString('utf8', from, nul)
   }
 }
 

@@ -9,7 +9,7 @@ import type pg from 'pg'
 import type { Duplex } from 'node:stream'
 import { BodyReader, FrameReader, T, errorFields, message, type Frame } from './protocol.js'
 import { DEFAULT_SETTINGS, settingsSql, type Settings } from './settings.js'
-import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
+import { beginHandling, coalescingWriter, endHandling, type CoalescingWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
 import { LinkPark } from './link-park.js'
 
@@ -158,9 +158,15 @@ export class ServerLink {
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)
-    for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
-      if (this.#preamble === undefined) this.#onFrame(f)
-      else this.#preambleFrame(this.#preamble, f)
+    // What relaying the frames writes leaves when they are all handled (see util/cork.ts).
+    beginHandling()
+    try {
+      for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
+        if (this.#preamble === undefined) this.#onFrame(f)
+        else this.#preambleFrame(this.#preamble, f)
+      }
+    } finally {
+      endHandling()
     }
   }
 

@@ -36,9 +36,10 @@ import {
 import { ScramExchange } from './scram.js'
 import { OriginStatementError, ServerLink } from './server-link.js'
 import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, startupRequest, startupSettings, withSetting, type Settings } from './settings.js'
-import { coalescingWriter, type CoalescingWriter } from '../../util/cork.js'
+import { beginHandling, coalescingWriter, endHandling, type CoalescingWriter } from '../../util/cork.js'
 import { NOT_ADMITTED, NO_RULE_OR_HINT, cachePolicyForStatement, cachesUnhinted, startsWithComment, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
+import { JOINED_ANSWER_MAX, type HotStatement, type HotStatements } from './hot-statements.js'
 
 export interface SessionContext {
   routes: (user: string, database: string) => WireRoute | undefined
@@ -61,6 +62,8 @@ export interface SessionContext {
   parameterStatuses(route: WireRoute): Promise<[string, string][]>
   /** Per-query-shape statistics (admin API, dashboard). */
   shapes?: ShapeStats
+  /** Simple-protocol texts answered from the cache, by key space (hot-statements.ts). */
+  hot: HotStatements
 }
 
 interface StatementInfo {
@@ -89,9 +92,13 @@ interface CachedStatement {
    */
   produce: (() => Promise<Produced>) | undefined
   /** A simple query's own message (what its `produce` sends). */
-  query: Buffer | undefined
+  query: Frame | undefined
   /** The client's settings when the statement came (its key was made with them; a fill applies them). */
   settings: Settings
+  /** A simple query's record in the session's hot table, when it has one. */
+  hot: HotStatement | undefined
+  /** The cache rules the statement's policy was decided under. */
+  rules: WireCacheSettings
 }
 
 type Phase = 'startup' | 'password' | 'sasl-initial' | 'sasl-continue' | 'ready' | 'closed'
@@ -201,7 +208,15 @@ export class Session {
   /** Why the extended batch being replayed was not answered from the cache (counted at its Bind). */
   #batchReason: string | undefined
 
-  readonly #dataListener = (chunk: Buffer) => this.#onData(chunk)
+  readonly #dataListener = (chunk: Buffer) => {
+    // What the frames of this chunk write leaves when they are handled (see util/cork.ts).
+    beginHandling()
+    try {
+      this.#onData(chunk)
+    } finally {
+      endHandling()
+    }
+  }
 
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id
@@ -537,6 +552,7 @@ export class Session {
     // Keys of cached statements carry the settings.
     this.#settingsKey = settingsKey(settings)
     this.#keyPrefix = undefined
+    this.#hotSpace = undefined
   }
 
   #command(f: Frame): Step {
@@ -650,7 +666,12 @@ export class Session {
   }
 
   #query(f: Frame): Step {
-    const sql = new BodyReader(f.body).cstring()
+    const sql = f.firstString()
+    if (this.#cacheable()) {
+      // A text answered from the cache before, in this key space and under the same rules.
+      const hot = this.#hotSpace?.get(sql)
+      if (hot !== undefined && hot.rules === this.#ctx.cacheSettings) return this.#cachedQuery(f, sql, hot.policy, hot.analysis, hot)
+    }
     const route = this.#route!
     const analysis = analyzeSql(sql, this.#schema)
     let reason: string | undefined
@@ -715,19 +736,28 @@ export class Session {
   /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
   #unconfirmed = new Set<string>()
 
-  /** Cache keys of the session's simple queries start with this (tenant, origin, database, user). */
+  /** Cache keys of the session's simple queries start with this (tenant, origin, database, user, settings). */
   #keyPrefix: string | undefined
+  /** The hot table of that key space (made with #keyPrefix). */
+  #hotSpace: Map<string, HotStatement> | undefined
 
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
-  #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis): Step {
+  #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis, hot?: HotStatement): Step {
     const started = performance.now()
-    const route = this.#route!
-    const key = (this.#keyPrefix ??= `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000`) + sql
+    const key = hot !== undefined ? hot.key : this.#simpleKeyPrefix() + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f.bytes, settings: this.#settings }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f, settings: this.#settings, hot, rules: this.#ctx.cacheSettings }
     const local = this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
     return local === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, local)
+  }
+
+  #simpleKeyPrefix(): string {
+    if (this.#keyPrefix !== undefined) return this.#keyPrefix
+    const route = this.#route!
+    const prefix = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000`
+    this.#hotSpace = this.#ctx.hot.space(`${prefix}${this.#schema}`)
+    return (this.#keyPrefix = prefix)
   }
 
   /** A simple query the cache did not answer: filled, or (a first miss in auto mode) relayed. */
@@ -737,7 +767,7 @@ export class Session {
   }
 
   #producer(c: CachedStatement): () => Promise<Produced> {
-    return (c.produce ??= () => this.#produce(tablesRead(c.analysis), c.policy, c.settings, c.query!))
+    return (c.produce ??= () => this.#produce(tablesRead(c.analysis), c.policy, c.settings, c.query!.bytes))
   }
 
   /**
@@ -755,10 +785,29 @@ export class Session {
   #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
     if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, this.#producer(c), () => {})
-    this.#answerRows(c, hit.entry.payload)
+    const hot = c.hot
+    if (hot !== undefined) {
+      // The rows and ReadyForQuery in one buffer, made once per entry.
+      if (hot.entry !== hit.entry) {
+        const rows = hit.entry.payload
+        hot.entry = hit.entry
+        hot.answer = rows.length <= JOINED_ANSWER_MAX ? Buffer.concat([rows, READY_IDLE]) : undefined
+      }
+      if (hot.answer !== undefined) this.#send(hot.answer)
+      else this.#answerRows(c, hit.entry.payload)
+    } else {
+      this.#answerRows(c, hit.entry.payload)
+    }
     this.#observeCached(c)
-    // A text answered from the cache comes again: its analysis is found by the text next time.
+    // A text answered from the cache comes again: its analysis is found by the text next time,
+    // and a simple query's whole decision by the text in its key space.
+    if (hot !== undefined) return
     rememberSqlText(c.sql, this.#schema, c.analysis)
+    if (c.query !== undefined && this.#hotSpace !== undefined) {
+      // The entry's key is the very string the cache holds it under: later lookups compare by identity.
+      const key = hit.entry.key === c.key ? hit.entry.key : c.key
+      this.#ctx.hot.remember(this.#hotSpace, c.sql, { analysis: c.analysis, policy: c.policy, key, rules: c.rules, entry: undefined, answer: undefined })
+    }
   }
 
   /** Answers a missed statement through a fill (single flight with other callers of the key). */
@@ -894,7 +943,7 @@ export class Session {
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined, settings }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined, settings, hot: undefined, rules: this.#ctx.cacheSettings }
     const local = this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
     if (local !== null && local !== undefined) return this.#answerHit(c, local)

@@ -330,6 +330,47 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('a text answered from the cache again skips its analysis, yet follows writes, tags, settings and a rules reload', async () => {
+    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }
+    const t = await startSluice({ origin: direct, apiKeys: ['k5'], pg: { rules: [rule] } })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    // Simple protocol (no parameters): the path that keeps a record per text.
+    const label = async () => (await c.query('SELECT id, label FROM "Probe" WHERE id = 7')).rows[0]?.label
+    try {
+      await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (7, 'seven') ON CONFLICT (id) DO UPDATE SET label = 'seven'`)
+      const before = await probeReads()
+      for (let i = 0; i < 4; i++) expect(await label()).toBe('seven') // a fill, a hit, then hits found by the text
+      expect(await probeReads()).toBe(before + 1)
+      // A write through the door: the next read refills, and the hits after it answer the new rows.
+      await c.query(`UPDATE "ProbeData" SET label = 'changed' WHERE id = 7`)
+      for (let i = 0; i < 3; i++) expect(await label()).toBe('changed')
+      expect(await probeReads()).toBe(before + 2)
+      // A tag from the rule.
+      await fetch(`${t.httpUrl}/invalidate`, { method: 'POST', headers: { authorization: 'Bearer k5' }, body: JSON.stringify({ tags: ['probe'] }) })
+      for (let i = 0; i < 2; i++) expect(await label()).toBe('changed')
+      expect(await probeReads()).toBe(before + 3)
+      // A setting that is part of the key is another key space; back without it, the entry is there.
+      await c.query(`SET TimeZone TO 'Asia/Tokyo'`)
+      for (let i = 0; i < 2; i++) await label()
+      expect(await probeReads()).toBe(before + 4)
+      await c.query('RESET TimeZone')
+      await label()
+      expect(await probeReads()).toBe(before + 4)
+      // Rules reloaded without the rule: the text is no longer cached, although it was found by its text.
+      t.sluice.pgDoor!.setCacheSettings({ mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [] })
+      for (let i = 0; i < 2; i++) expect(await label()).toBe('changed')
+      expect(await probeReads()).toBe(before + 6)
+      // And with the rule again, answered from the cache again.
+      t.sluice.pgDoor!.setCacheSettings({ mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [{ table: 'Probe', policy: { ttlMs: 60_000, swrMs: 0, tags: ['probe'] } }] })
+      for (let i = 0; i < 3; i++) expect(await label()).toBe('changed')
+      expect(await probeReads()).toBe(before + 6) // the entry filled before is still there
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
   it('auto mode caches every safe read on its route, but not reads of views calling volatile functions', async () => {
     await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS auto_t (id int PRIMARY KEY, v text); INSERT INTO auto_t VALUES (1, 'a') ON CONFLICT DO NOTHING`)
     await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)

@@ -1,0 +1,61 @@
+// Simple-protocol statements answered from the cache, remembered by their text so that the next
+// time they come the hit path skips the work that only depends on the text: the analysis, the
+// cache decision and the cache key (building a key string means hashing it again on every
+// lookup). What they found is a pure function of the text, the session's key space (tenant,
+// origin, database, user, settings) and the cache rules in force, so a record is used only in the
+// key space it was made in and only while the same rules object is in force (a reload makes new
+// rules, hence new decisions). Freshness is not remembered: every hit still asks the cache.
+import type { CachePolicy, CacheEntry } from '../../cache/query-cache.js'
+import type { StatementAnalysis } from '../../sql/analyze.js'
+import type { WireCacheSettings } from './cache-policy.js'
+
+export interface HotStatement {
+  readonly analysis: StatementAnalysis
+  readonly policy: CachePolicy
+  /** The full cache key (one string object: its hash is computed once). */
+  readonly key: string
+  /** The rules the decision was made under. */
+  readonly rules: WireCacheSettings
+  /** The entry last answered and its rows followed by ReadyForQuery, in one buffer (small results only). */
+  entry: CacheEntry | undefined
+  answer: Buffer | undefined
+}
+
+/** Results up to this size are kept with their ReadyForQuery appended (one write, no copy per hit). */
+export const JOINED_ANSWER_MAX = 16 * 1024
+
+/** Records kept across all key spaces; past it every table starts again. */
+export const HOT_LIMIT = 10_000
+
+export class HotStatements {
+  readonly #spaces = new Map<string, Map<string, HotStatement>>()
+  #size = 0
+
+  /** The table of one key space; sessions keep it while their key space stays the same. */
+  space(id: string): Map<string, HotStatement> {
+    let space = this.#spaces.get(id)
+    if (space === undefined) this.#spaces.set(id, (space = new Map()))
+    return space
+  }
+
+  /** Keeps `hot` for `sql` unless a record made under the same rules is there already. */
+  remember(space: Map<string, HotStatement>, sql: string, hot: HotStatement): void {
+    const known = space.get(sql)
+    if (known !== undefined) {
+      // One made under rules since replaced is of no use any more.
+      if (known.rules !== hot.rules) space.set(sql, hot)
+      return
+    }
+    if (this.#size >= HOT_LIMIT) {
+      // Cleared in place: sessions hold their tables.
+      for (const s of this.#spaces.values()) s.clear()
+      this.#size = 0
+    }
+    space.set(sql, hot)
+    this.#size++
+  }
+
+  get size(): number {
+    return this.#size
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { HOT_LIMIT, HotStatements, type HotStatement } from '../../../src/wire/postgres/hot-statements.js'
+import { analyzeSql } from '../../../src/sql/analyze.js'
+import type { WireCacheSettings } from '../../../src/wire/postgres/cache-policy.js'
+
+const rules = (): WireCacheSettings => ({ mode: 'auto', autoTtlMs: 60_000, maxResultBytes: 1 << 20 })
+const record = (key: string, r: WireCacheSettings): HotStatement => ({
+  analysis: analyzeSql('SELECT 1 FROM t'),
+  policy: { ttlMs: 60_000, swrMs: 0, tags: [] },
+  key,
+  rules: r,
+  entry: undefined,
+  answer: undefined,
+})
+
+describe('HotStatements', () => {
+  it('keeps records per key space', () => {
+    const hot = new HotStatements()
+    const r = rules()
+    const a = hot.space('a')
+    const b = hot.space('b')
+    expect(hot.space('a')).toBe(a)
+    hot.remember(a, 'SELECT 1 FROM t', record('ka', r))
+    expect(a.get('SELECT 1 FROM t')?.key).toBe('ka')
+    expect(b.get('SELECT 1 FROM t')).toBeUndefined()
+  })
+
+  it('keeps the first record made under the same rules, and replaces one made under rules since replaced', () => {
+    const hot = new HotStatements()
+    const before = rules()
+    const space = hot.space('s')
+    hot.remember(space, 'q', record('first', before))
+    hot.remember(space, 'q', record('second', before))
+    expect(space.get('q')?.key).toBe('first')
+    const after = rules()
+    hot.remember(space, 'q', record('third', after))
+    expect(space.get('q')?.key).toBe('third')
+    expect(hot.size).toBe(1)
+  })
+
+  it('starts again past its bound, emptying the tables sessions hold', () => {
+    const hot = new HotStatements()
+    const r = rules()
+    const a = hot.space('a')
+    const b = hot.space('b')
+    for (let i = 0; i < HOT_LIMIT; i++) hot.remember(i % 2 === 0 ? a : b, `q${i}`, record(`k${i}`, r))
+    expect(hot.size).toBe(HOT_LIMIT)
+    hot.remember(a, 'one more', record('k', r))
+    expect(hot.size).toBe(1)
+    expect(a.size).toBe(1)
+    expect(b.size).toBe(0)
+    expect(hot.space('b')).toBe(b)
+  })
+})

@@ -5,7 +5,7 @@
 // origin, database, user, settings) and the cache rules in force, so a record is used only in the
 // key space it was made in and only while the same rules object is in force (a reload makes new
 // rules, hence new decisions). Freshness is not remembered: every hit still asks the cache.
-import type { CachePolicy, CacheEntry } from '../../cache/query-cache.js'
+import type { CachePolicy } from '../../cache/query-cache.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
 import type { WireCacheSettings } from './cache-policy.js'
 
@@ -16,13 +16,20 @@ export interface HotStatement {
   readonly key: string
   /** The rules the decision was made under. */
   readonly rules: WireCacheSettings
-  /** The entry last answered and its rows followed by ReadyForQuery, in one buffer (small results only). */
-  entry: CacheEntry | undefined
+  /**
+   * The rows last answered (an entry's payload) and the same followed by ReadyForQuery, in one
+   * buffer: small results only, so that what records hold outside the cache's byte bound stays small
+   * (at most HOT_LIMIT × 2 × JOINED_ANSWER_MAX).
+   */
+  rows: Buffer | undefined
   answer: Buffer | undefined
 }
 
 /** Results up to this size are kept with their ReadyForQuery appended (one write, no copy per hit). */
-export const JOINED_ANSWER_MAX = 16 * 1024
+export const JOINED_ANSWER_MAX = 2 * 1024
+
+/** Longer texts are not remembered (each record holds its text and its key). */
+export const HOT_TEXT_MAX = 4 * 1024
 
 /** Records kept across all key spaces; past it every table starts again. */
 export const HOT_LIMIT = 10_000
@@ -40,6 +47,7 @@ export class HotStatements {
 
   /** Keeps `hot` for `sql` unless a record made under the same rules is there already. */
   remember(space: Map<string, HotStatement>, sql: string, hot: HotStatement): void {
+    if (sql.length > HOT_TEXT_MAX) return
     const known = space.get(sql)
     if (known !== undefined) {
       // One made under rules since replaced is of no use any more.

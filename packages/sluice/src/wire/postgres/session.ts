@@ -788,13 +788,13 @@ export class Session {
     const hot = c.hot
     if (hot !== undefined) {
       // The rows and ReadyForQuery in one buffer, made once per entry.
-      if (hot.entry !== hit.entry) {
-        const rows = hit.entry.payload
-        hot.entry = hit.entry
-        hot.answer = rows.length <= JOINED_ANSWER_MAX ? Buffer.concat([rows, READY_IDLE]) : undefined
+      const rows = hit.entry.payload
+      if (hot.rows !== rows && rows.length <= JOINED_ANSWER_MAX) {
+        hot.rows = rows
+        hot.answer = Buffer.concat([rows, READY_IDLE])
       }
-      if (hot.answer !== undefined) this.#send(hot.answer)
-      else this.#answerRows(c, hit.entry.payload)
+      if (hot.rows === rows) this.#send(hot.answer!)
+      else this.#answerRows(c, rows)
     } else {
       this.#answerRows(c, hit.entry.payload)
     }
@@ -806,7 +806,7 @@ export class Session {
     if (c.query !== undefined && this.#hotSpace !== undefined) {
       // The entry's key is the very string the cache holds it under: later lookups compare by identity.
       const key = hit.entry.key === c.key ? hit.entry.key : c.key
-      this.#ctx.hot.remember(this.#hotSpace, c.sql, { analysis: c.analysis, policy: c.policy, key, rules: c.rules, entry: undefined, answer: undefined })
+      this.#ctx.hot.remember(this.#hotSpace, c.sql, { analysis: c.analysis, policy: c.policy, key, rules: c.rules, rows: undefined, answer: undefined })
     }
   }
 

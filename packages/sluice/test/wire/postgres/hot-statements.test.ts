@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { HOT_LIMIT, HotStatements, type HotStatement } from '../../../src/wire/postgres/hot-statements.js'
+import { HOT_LIMIT, HOT_TEXT_MAX, HotStatements, type HotStatement } from '../../../src/wire/postgres/hot-statements.js'
 import { analyzeSql } from '../../../src/sql/analyze.js'
 import type { WireCacheSettings } from '../../../src/wire/postgres/cache-policy.js'
 
@@ -9,7 +9,7 @@ const record = (key: string, r: WireCacheSettings): HotStatement => ({
   policy: { ttlMs: 60_000, swrMs: 0, tags: [] },
   key,
   rules: r,
-  entry: undefined,
+  rows: undefined,
   answer: undefined,
 })
 
@@ -36,6 +36,15 @@ describe('HotStatements', () => {
     hot.remember(space, 'q', record('third', after))
     expect(space.get('q')?.key).toBe('third')
     expect(hot.size).toBe(1)
+  })
+
+  it('does not keep long texts', () => {
+    const hot = new HotStatements()
+    const space = hot.space('s')
+    hot.remember(space, 'x'.repeat(HOT_TEXT_MAX + 1), record('k', rules()))
+    expect(space.size).toBe(0)
+    hot.remember(space, 'x'.repeat(HOT_TEXT_MAX), record('k', rules()))
+    expect(space.size).toBe(1)
   })
 
   it('starts again past its bound, emptying the tables sessions hold', () => {

@@ -36,21 +36,30 @@ export interface CoalescingWriter {
 // Above this, a tick's separate buffers go out as a vectored write instead of being copied into one.
 const COPY_LIMIT = 16 * 1024
 
-// Writes made while a socket's data is being handled (between `beginHandling` and `endHandling`)
-// are flushed when the handler ends rather than on the next tick: the bytes leave at the same point
-// (nothing else runs in between) without a process.nextTick per write run. Writes made later (from
-// promise callbacks) flush on the next tick as before.
+// Writes made while a socket's data is being handled (inside a listener made by `flushingAfter`)
+// are flushed when the handler returns rather than on the next tick: the bytes leave at the same
+// point (nothing else runs in between) without a process.nextTick per write run. Writes made later
+// (from promise callbacks) flush on the next tick as before.
 let handling = 0
 let flushWhenHandled: (() => void)[] = []
 
-/** A socket 'data' handler begins (pair with endHandling in a `finally`). Nests. */
-export function beginHandling(): void {
-  handling++
+/**
+ * `handle` as a 'data' listener after which the coalescing writers it wrote to flush (with the
+ * outermost such listener, when one runs inside another). A writer that throws does not keep the
+ * others from flushing; the first error is thrown after.
+ */
+export function flushingAfter<A>(handle: (arg: A) => void): (arg: A) => void {
+  return (arg) => {
+    handling++
+    try {
+      handle(arg)
+    } finally {
+      if (--handling === 0 && flushWhenHandled.length > 0) flushAll()
+    }
+  }
 }
 
-/** The handler ends: coalescing writers written to meanwhile flush (with the outermost handler). */
-export function endHandling(): void {
-  if (--handling > 0 || flushWhenHandled.length === 0) return
+function flushAll(): void {
   const flushes = flushWhenHandled
   flushWhenHandled = []
   let failure: unknown

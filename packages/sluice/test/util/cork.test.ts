@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { beginHandling, coalescingWriter, endHandling } from '../../src/util/cork.js'
+import { coalescingWriter, flushingAfter } from '../../src/util/cork.js'
 
 function sink() {
   const writes: Buffer[] = []
@@ -81,14 +81,16 @@ describe('writes made while handling data', () => {
     const other = sink()
     const w = coalescingWriter(stream)
     const v = coalescingWriter(other.stream)
-    beginHandling()
-    w(Buffer.from('a'))
-    beginHandling()
-    v(Buffer.from('b'))
-    w(Buffer.from('c'))
-    endHandling()
-    expect(writes).toEqual([]) // the inner handler ended; the outer one has not
-    endHandling()
+    const inner = flushingAfter(() => {
+      v(Buffer.from('b'))
+      w(Buffer.from('c'))
+    })
+    const outer = flushingAfter(() => {
+      w(Buffer.from('a'))
+      inner(undefined)
+      expect(writes).toEqual([]) // the inner handler ended; the outer one has not
+    })
+    outer(undefined)
     expect(writes.map(String)).toEqual(['ac'])
     expect(other.writes.map(String)).toEqual(['b'])
     w(Buffer.from('d'))
@@ -105,15 +107,14 @@ describe('writes made while handling data', () => {
     }
     const b = coalescingWriter(broken)
     const w = coalescingWriter(stream)
-    beginHandling()
-    b(Buffer.from('x'))
-    w(Buffer.from('y'))
-    expect(() => endHandling()).toThrow('boom')
+    const failing = flushingAfter(() => {
+      b(Buffer.from('x'))
+      w(Buffer.from('y'))
+    })
+    expect(() => failing(undefined)).toThrow('boom')
     expect(writes.map(String)).toEqual(['y'])
     // the next handler starts clean
-    beginHandling()
-    w(Buffer.from('z'))
-    endHandling()
+    flushingAfter(() => w(Buffer.from('z')))(undefined)
     expect(writes.map(String)).toEqual(['y', 'z'])
   })
 })

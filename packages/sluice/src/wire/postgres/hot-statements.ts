@@ -28,6 +28,19 @@ export interface HotStatement {
 /** Results up to this size are kept with their ReadyForQuery appended (one write, no copy per hit). */
 export const JOINED_ANSWER_MAX = 2 * 1024
 
+/**
+ * `rows` followed by `ready` in one buffer, made once per entry's rows and kept on the record; undefined
+ * for results above JOINED_ANSWER_MAX (sent as they are).
+ */
+export function joinedAnswer(hot: HotStatement, rows: Buffer, ready: Buffer): Buffer | undefined {
+  if (hot.rows !== rows) {
+    if (rows.length > JOINED_ANSWER_MAX) return undefined
+    hot.rows = rows
+    hot.answer = Buffer.concat([rows, ready])
+  }
+  return hot.answer
+}
+
 /** Longer texts are not remembered (each record holds its text and its key). */
 export const HOT_TEXT_MAX = 4 * 1024
 

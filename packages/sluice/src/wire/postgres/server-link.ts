@@ -9,7 +9,7 @@ import type pg from 'pg'
 import type { Duplex } from 'node:stream'
 import { BodyReader, FrameReader, T, errorFields, message, type Frame } from './protocol.js'
 import { DEFAULT_SETTINGS, settingsSql, type Settings } from './settings.js'
-import { beginHandling, coalescingWriter, endHandling, type CoalescingWriter } from '../../util/cork.js'
+import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
 import type { OriginPool } from '../../pool/origin-pool.js'
 import { LinkPark } from './link-park.js'
 
@@ -79,7 +79,8 @@ export class ServerLink {
   #onFrame: (f: Frame) => void = () => {}
   #onClose: () => void = () => {}
   #released = false
-  readonly #dataListener = (chunk: Buffer) => this.#data(chunk)
+  // What relaying a chunk's frames writes leaves when they are all handled (see util/cork.ts).
+  readonly #dataListener = flushingAfter((chunk: Buffer) => this.#data(chunk))
   readonly #closeListener = () => {
     this.#closed = true
     const preamble = this.#preamble
@@ -158,15 +159,9 @@ export class ServerLink {
 
   #data(chunk: Buffer): void {
     this.#reader.push(chunk)
-    // What relaying the frames writes leaves when they are all handled (see util/cork.ts).
-    beginHandling()
-    try {
-      for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
-        if (this.#preamble === undefined) this.#onFrame(f)
-        else this.#preambleFrame(this.#preamble, f)
-      }
-    } finally {
-      endHandling()
+    for (let f = this.#reader.next(); f !== undefined; f = this.#reader.next()) {
+      if (this.#preamble === undefined) this.#onFrame(f)
+      else this.#preambleFrame(this.#preamble, f)
     }
   }
 

@@ -36,10 +36,10 @@ import {
 import { ScramExchange } from './scram.js'
 import { OriginStatementError, ServerLink } from './server-link.js'
 import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, startupRequest, startupSettings, withSetting, type Settings } from './settings.js'
-import { beginHandling, coalescingWriter, endHandling, type CoalescingWriter } from '../../util/cork.js'
+import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
 import { NOT_ADMITTED, NO_RULE_OR_HINT, cachePolicyForStatement, cachesUnhinted, startsWithComment, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
-import { JOINED_ANSWER_MAX, type HotStatement, type HotStatements } from './hot-statements.js'
+import { joinedAnswer, type HotStatement, type HotStatements } from './hot-statements.js'
 
 export interface SessionContext {
   routes: (user: string, database: string) => WireRoute | undefined
@@ -175,8 +175,14 @@ export class Session {
   #schema = 'public'
   /** The client's settings that differ from the origin's defaults (settings.ts). */
   #settings: Settings = DEFAULT_SETTINGS
-  /** Their part of cache keys (settingsKey). */
-  #settingsKey = ''
+  /**
+   * Cache keys of the session's simple queries and extended executions start with these: tenant,
+   * origin, protocol, database, user and the settings' part (settingsKey). Made with the settings.
+   */
+  #keyPrefix = ''
+  #extendedKeyPrefix = ''
+  /** The hot table of the simple queries' key space, once one was answered from the cache. */
+  #hotSpace: Map<string, HotStatement> | undefined
   /** The origin's defaults of the reported settings: lower-case name → value. */
   #defaults: ReadonlyMap<string, string> = new Map()
 
@@ -208,15 +214,8 @@ export class Session {
   /** Why the extended batch being replayed was not answered from the cache (counted at its Bind). */
   #batchReason: string | undefined
 
-  readonly #dataListener = (chunk: Buffer) => {
-    // What the frames of this chunk write leaves when they are handled (see util/cork.ts).
-    beginHandling()
-    try {
-      this.#onData(chunk)
-    } finally {
-      endHandling()
-    }
-  }
+  // What the frames of a chunk write leaves when they are handled (see util/cork.ts).
+  readonly #dataListener = flushingAfter((chunk: Buffer) => this.#onData(chunk))
 
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id
@@ -550,8 +549,10 @@ export class Session {
     this.#settings = settings
     this.#schema = schemaOf(settings) ?? this.#route!.origin.defaultSchema
     // Keys of cached statements carry the settings.
-    this.#settingsKey = settingsKey(settings)
-    this.#keyPrefix = undefined
+    const route = this.#route!
+    const rest = `${this.#database}\u0000${this.#user}\u0000${settingsKey(settings)}\u0000`
+    this.#keyPrefix = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${rest}`
+    this.#extendedKeyPrefix = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${rest}`
     this.#hotSpace = undefined
   }
 
@@ -667,15 +668,15 @@ export class Session {
 
   #query(f: Frame): Step {
     const sql = f.firstString()
-    if (this.#cacheable()) {
+    const cacheable = this.#cacheable()
+    if (cacheable) {
       // A text answered from the cache before, in this key space and under the same rules.
       const hot = this.#hotSpace?.get(sql)
       if (hot !== undefined && hot.rules === this.#ctx.cacheSettings) return this.#cachedQuery(f, sql, hot.policy, hot.analysis, hot)
     }
-    const route = this.#route!
     const analysis = analyzeSql(sql, this.#schema)
     let reason: string | undefined
-    if (this.#cacheable()) {
+    if (cacheable) {
       this.#reason = undefined
       const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
       if (policy !== null) return this.#cachedQuery(f, sql, policy, analysis)
@@ -736,28 +737,15 @@ export class Session {
   /** Statements prepared in the current batch but not yet confirmed by ParseComplete. */
   #unconfirmed = new Set<string>()
 
-  /** Cache keys of the session's simple queries start with this (tenant, origin, database, user, settings). */
-  #keyPrefix: string | undefined
-  /** The hot table of that key space (made with #keyPrefix). */
-  #hotSpace: Map<string, HotStatement> | undefined
-
   /** A cacheable read outside a transaction: answered from the cache or filled through a fresh server connection. */
   #cachedQuery(f: Frame, sql: string, policy: CachePolicy, analysis: StatementAnalysis, hot?: HotStatement): Step {
     const started = performance.now()
-    const key = hot !== undefined ? hot.key : this.#simpleKeyPrefix() + sql
+    const key = hot !== undefined ? hot.key : this.#keyPrefix + sql
     // A hit in the local tier is answered synchronously.
     const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f, settings: this.#settings, hot, rules: this.#ctx.cacheSettings }
     const local = this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
     return local === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, local)
-  }
-
-  #simpleKeyPrefix(): string {
-    if (this.#keyPrefix !== undefined) return this.#keyPrefix
-    const route = this.#route!
-    const prefix = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000`
-    this.#hotSpace = this.#ctx.hot.space(`${prefix}${this.#schema}`)
-    return (this.#keyPrefix = prefix)
   }
 
   /** A simple query the cache did not answer: filled, or (a first miss in auto mode) relayed. */
@@ -785,28 +773,19 @@ export class Session {
   #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
     if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, this.#producer(c), () => {})
-    const hot = c.hot
-    if (hot !== undefined) {
-      // The rows and ReadyForQuery in one buffer, made once per entry.
-      const rows = hit.entry.payload
-      if (hot.rows !== rows && rows.length <= JOINED_ANSWER_MAX) {
-        hot.rows = rows
-        hot.answer = Buffer.concat([rows, READY_IDLE])
-      }
-      if (hot.rows === rows) this.#send(hot.answer!)
-      else this.#answerRows(c, rows)
-    } else {
-      this.#answerRows(c, hit.entry.payload)
-    }
+    const rows = hit.entry.payload
+    const joined = c.hot === undefined ? undefined : joinedAnswer(c.hot, rows, READY_IDLE)
+    if (joined !== undefined) this.#send(joined)
+    else this.#answerRows(c, rows)
     this.#observeCached(c)
     // A text answered from the cache comes again: its analysis is found by the text next time,
-    // and a simple query's whole decision by the text in its key space.
-    if (hot !== undefined) return
+    // and a simple query's whole decision by the text in its key space (under the entry's own key
+    // string, the one the cache holds: later lookups compare it by identity).
+    if (c.hot !== undefined) return
     rememberSqlText(c.sql, this.#schema, c.analysis)
-    if (c.query !== undefined && this.#hotSpace !== undefined) {
-      // The entry's key is the very string the cache holds it under: later lookups compare by identity.
-      const key = hit.entry.key === c.key ? hit.entry.key : c.key
-      this.#ctx.hot.remember(this.#hotSpace, c.sql, { analysis: c.analysis, policy: c.policy, key, rules: c.rules, rows: undefined, answer: undefined })
+    if (c.query !== undefined) {
+      const space = (this.#hotSpace ??= this.#ctx.hot.space(this.#keyPrefix))
+      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: hit.entry.key, rules: c.rules, rows: undefined, answer: undefined })
     }
   }
 
@@ -932,7 +911,7 @@ export class Session {
     if (parse && stmt !== '') this.#statements.set(stmt, statementInfo(sql, parseRest))
     else if (parse) this.#unnamedQuery = sql
     const settings = this.#settings
-    const key = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${this.#database}\u0000${this.#user}\u0000${this.#settingsKey}\u0000${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
+    const key = `${this.#extendedKeyPrefix}${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
     // What the server is sent to fill the entry: the same execution on the unnamed statement
     // (built only when the cache misses).
     const produce = () =>

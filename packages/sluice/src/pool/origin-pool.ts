@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Logger } from 'pino'
 import { PoolTimeoutError } from './errors.js'
 import { redactUrl, type OriginSettings } from './origin-url.js'
+import { sharedReadSocket } from '../util/shared-reads.js'
 
 export interface OriginPoolOptions {
   /** Server-side cap for each statement, so the database itself cancels runaway queries. */
@@ -65,6 +66,8 @@ export class OriginPool {
       connectionTimeoutMillis: settings.poolTimeoutSeconds * 1000,
       idleTimeoutMillis: 30_000,
       statement_timeout: options.statementTimeoutMs,
+      // Reads into one shared buffer instead of a fresh allocation per read (util/shared-reads.ts).
+      stream: sharedReadSocket,
       ...(settings.schema ? { options: `-c search_path="${settings.schema.replace(/"/g, '""')}"` } : {}),
     })
     this.#connect = pool.connect.bind(pool) as PoolConnect

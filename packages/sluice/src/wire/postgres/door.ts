@@ -11,6 +11,7 @@ import { HotStatements } from './hot-statements.js'
 import { Session, type SessionContext } from './session.js'
 import type { WireRoute } from './routes.js'
 import { listen } from '../../util/listen.js'
+import { adoptSharedReads } from '../../util/shared-reads.js'
 import { nextRequestId } from '../../observability/request-id.js'
 
 export interface PgDoorOptions {
@@ -112,7 +113,10 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
   }
 
   const sockets = new Set<import('node:net').Socket>()
-  const server: Server = createServer((socket) => {
+  // Accepted sockets start paused, so that they can be given the shared read buffer before their
+  // first read (util/shared-reads.ts); the session's listeners are in place when they resume.
+  const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
+    adoptSharedReads(socket)
     const session = new Session(socket, ctx, nextRequestId(options.region ?? 'local'))
     live.add(session)
     sockets.add(socket)
@@ -120,6 +124,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
       live.delete(session)
       sockets.delete(socket)
     })
+    socket.resume()
   })
   server.on('error', (err) => options.logger.error({ err }, 'wire door listener error'))
   const port = await listen(server, options.port, options.host)

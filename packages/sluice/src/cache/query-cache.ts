@@ -53,6 +53,13 @@ export interface Produced {
 export class CacheEntry {
   #lastModified: string | undefined
   #signature: string | undefined
+  /**
+   * Epochs.changes when a lookup last found the entry fresh in the LRU; -1 before that and once the
+   * LRU no longer holds it (see QueryCache.getKnown).
+   */
+  judged = -1
+  /** When (Date.now()) a lookup last made the entry recent in the LRU. */
+  touchedAt = 0
 
   constructor(
     /** The cache key (the signature is its digest). */
@@ -108,14 +115,21 @@ export interface CacheStats {
 // What an entry costs beyond its payload and key, measured (test/cache/query-cache.test.ts): the
 // entry object, the payload's Buffer object and pool slack, the key's string headers and the
 // LRU's per-entry slots. Counting less would let the process hold several times the configured
-// bound (it did, at ~1.2 KB real per 470 B counted, before entries were made lean).
-const ENTRY_OVERHEAD = 440
+// bound (it did, at ~1.2 KB real per 470 B counted, before entries were made lean). 440 measured;
+// +30 for the two lookup fields (judged, and touchedAt: a boxed number once the entry was hit).
+const ENTRY_OVERHEAD = 470
 
 // Admission of auto-cached statements (see admit): a key is stored when it misses a second time
 // while the first miss is still remembered — among the last 64k–128k distinct first misses.
 const ADMISSION_GENERATION = 65_536
 // How often a node waiting on another node's lease looks for the entry.
 const LEASE_POLL_MS = 10
+
+// getKnown answers an entry without the LRU for at most this long after a lookup made it recent:
+// a hot entry's recency is bumped once in this time rather than on every hit. Being evicted in
+// spite of its hits would take more than the whole cache's worth of other entries stored or made
+// recent within that time.
+const RECENCY_GRAIN_MS = 1000
 
 /** `snapshot()` while the shared tier is unavailable: results of such reads are never stored. */
 const NO_CLOCK = -1
@@ -176,7 +190,8 @@ export class QueryCache {
       // One result may not take more than a quarter of the cache.
       maxEntrySize: Math.max(1, Math.floor(options.maxBytes / 4)),
       sizeCalculation: (e) => e.size,
-      dispose: (_v, _k, reason) => {
+      dispose: (entry, _k, reason) => {
+        entry.judged = -1
         if (reason === 'evict') this.#stats.evictions++
       },
     })
@@ -317,9 +332,35 @@ export class QueryCache {
     const state = this.#state(entry, policy, now)
     if (state === undefined) return null
     this.#lru.get(key) // recency
+    this.#judged(entry, now)
     if (state === 'fresh') this.#stats.hitsFresh++
     else this.#stats.hitsStale++
     return { entry, state }
+  }
+
+  /**
+   * getLocal(entry.key) for an entry this cache answered before (the wire door's hot statements
+   * keep the one they were last answered with). While the LRU still holds it, no invalidation was
+   * applied since a lookup found it fresh, and that lookup made it recent less than RECENCY_GRAIN_MS
+   * ago, it is judged here without the LRU's map or the epochs: only its age against the policy.
+   * The LRU's recency of such entries is thereby up to RECENCY_GRAIN_MS old; in every other
+   * respect this is getLocal.
+   */
+  getKnown(entry: CacheEntry, policy: CachePolicy, now = Date.now()): Lookup | null {
+    if (entry.judged !== this.#epochs.changes || now - entry.touchedAt >= RECENCY_GRAIN_MS) return this.getLocal(entry.key, policy, now)
+    const shared = this.#shared
+    if (shared !== undefined && (policy.strict || !shared.healthy)) return null
+    const state = this.#state(entry, policy, now)
+    if (state === undefined) return this.getLocal(entry.key, policy, now)
+    if (state === 'fresh') this.#stats.hitsFresh++
+    else this.#stats.hitsStale++
+    return { entry, state }
+  }
+
+  /** A lookup found `entry` fresh in the LRU and made it recent there. */
+  #judged(entry: CacheEntry, now: number): void {
+    entry.judged = this.#epochs.changes
+    entry.touchedAt = now
   }
 
   async #lookupShared(shared: RedisTier, key: string, policy: CachePolicy, now: number, count = true): Promise<Lookup> {
@@ -353,10 +394,14 @@ export class QueryCache {
       return undefined
     }
     const state = this.#state(entry, policy, now)
-    if (state === undefined) this.#stats.misses++
-    else if (state === 'fresh') this.#stats.hitsFresh++
+    if (state === undefined) {
+      this.#stats.misses++
+      return undefined
+    }
+    this.#judged(entry, now)
+    if (state === 'fresh') this.#stats.hitsFresh++
     else this.#stats.hitsStale++
-    return state === undefined ? undefined : { entry, state }
+    return { entry, state }
   }
 
   #state(entry: CacheEntry, policy: CachePolicy, now: number): 'fresh' | 'stale' | undefined {

@@ -76,8 +76,19 @@ export class Epochs {
   /** Records an invalidation at `seq` (a global number from the shared tier) or at the next local number. */
   apply(inv: Invalidation, seq?: number): number {
     const at = this.#advance(seq)
+    this.#changes++
     for (const f of invalidationFields(inv)) if ((this.#fields.get(f) ?? 0) < at) this.#fields.set(f, at)
     return at
+  }
+
+  #changes = 0
+
+  /**
+   * Counts the invalidations applied. What `areFresh` says of an entry can only change when this
+   * does, so a caller may keep an answer for as long as it stays the same.
+   */
+  get changes(): number {
+    return this.#changes
   }
 
   /** Moves the clock forward to a sequence number seen elsewhere (never backwards). */

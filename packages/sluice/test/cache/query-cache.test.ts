@@ -206,6 +206,62 @@ describe('QueryCache', () => {
     expect(cache.lookup('huge', policy, Date.now())).toBeUndefined()
   })
 
+  describe('getKnown (an entry answered before, as the wire door keeps it)', () => {
+    const known = async (maxBytes = 1e6) => {
+      const epochs = new Epochs()
+      const cache = new QueryCache({ maxBytes, epochs })
+      await cache.fill('k', policy, producer(epochs).produce)
+      const t0 = Date.now()
+      const first = cache.getLocal('k', policy, t0)
+      expect(first?.state).toBe('fresh')
+      return { epochs, cache, entry: first!.entry, t0 }
+    }
+
+    it('answers it by its age alone, and stops at the policy as getLocal does', async () => {
+      const { cache, entry, t0 } = await known()
+      expect(cache.getKnown(entry, policy, t0 + 10)).toEqual({ entry, state: 'fresh' })
+      expect(cache.getKnown(entry, policy, t0 + 999 - (t0 - entry.producedAt))?.state).toBe('fresh')
+      expect(cache.getKnown(entry, { ttlMs: 0, swrMs: 0, tags: [] }, t0 + 50)).toBeUndefined()
+      expect(cache.stats().hitsFresh).toBe(3)
+    })
+
+    it('never answers it after an invalidation of what it read, and still does after an unrelated one', async () => {
+      const { epochs, cache, entry, t0 } = await known()
+      epochs.bumpTables('o1', ['public.other'])
+      expect(cache.getKnown(entry, policy, t0 + 10)?.entry).toBe(entry)
+      epochs.bumpTables('o1', ['public.t'])
+      expect(cache.getKnown(entry, policy, t0 + 20)).toBeUndefined()
+      // gone from the cache too: a later fill is what answers
+      expect(cache.stats().entries).toBe(0)
+    })
+
+    it('never answers it once the cache dropped it, but answers what replaced it under the key', async () => {
+      const { epochs, cache, entry, t0 } = await known()
+      cache.clearLocal()
+      expect(cache.getKnown(entry, policy, t0 + 10)).toBeUndefined()
+      await cache.fill('k', policy, producer(epochs, 20).produce)
+      const now = Date.now()
+      const hit = cache.getKnown(entry, policy, now)
+      expect(hit?.entry).not.toBe(entry)
+      expect(hit?.entry.payload.length).toBe(20)
+    })
+
+    it('keeps a hot entry recent in the LRU (within a second), so eviction takes colder ones', async () => {
+      // What one 10-byte entry counts, then a cache with room for four of them.
+      const probe = await known()
+      const { epochs, cache, entry, t0 } = await known(4 * probe.cache.stats().bytes + 10)
+      const long: CachePolicy = { ttlMs: 60_000, swrMs: 0, tags: [] }
+      for (const k of ['b', 'c', 'd']) await cache.fill(k, policy, producer(epochs).produce)
+      // 'k' is the least recent in the LRU; a hit through getKnown more than a second after the
+      // last bump makes it recent again.
+      expect(cache.getKnown(entry, long, t0 + 1500)?.entry).toBe(entry)
+      await cache.fill('e', policy, producer(epochs).produce)
+      expect(cache.stats().evictions).toBe(1)
+      expect(cache.lookup('b', policy, Date.now())).toBeUndefined()
+      expect(cache.getKnown(entry, long, t0 + 1600)?.entry).toBe(entry)
+    })
+  })
+
   it('keeps one background refresh per key', async () => {
     const epochs = new Epochs()
     const cache = new QueryCache({ maxBytes: 1e6, epochs })

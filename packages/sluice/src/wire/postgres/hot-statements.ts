@@ -4,8 +4,10 @@
 // lookup). What they found is a pure function of the text, the session's key space (tenant,
 // origin, database, user, settings) and the cache rules in force, so a record is used only in the
 // key space it was made in and only while the same rules object is in force (a reload makes new
-// rules, hence new decisions). Freshness is not remembered: every hit still asks the cache.
-import type { CachePolicy } from '../../cache/query-cache.js'
+// rules, hence new decisions). Freshness is not remembered: every hit still asks the cache, with
+// the entry it was last answered with when that is small (QueryCache.getKnown: no map lookup while
+// the cache still holds that entry and nothing was invalidated since).
+import type { CacheEntry, CachePolicy } from '../../cache/query-cache.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
 import type { WireCacheSettings } from './cache-policy.js'
 
@@ -17,11 +19,12 @@ export interface HotStatement {
   /** The rules the decision was made under. */
   readonly rules: WireCacheSettings
   /**
-   * The rows last answered (an entry's payload) and the same followed by ReadyForQuery, in one
-   * buffer: small results only, so that what records hold outside the cache's byte bound stays small
-   * (at most HOT_LIMIT × 2 × JOINED_ANSWER_MAX).
+   * The entry last answered with and its rows followed by ReadyForQuery, in one buffer: small
+   * results only, so that what records hold outside the cache's byte bound stays small (at most
+   * HOT_LIMIT × 2 × JOINED_ANSWER_MAX, plus the entries' own few hundred bytes, when the cache has
+   * dropped them).
    */
-  rows: Buffer | undefined
+  entry: CacheEntry | undefined
   answer: Buffer | undefined
 }
 
@@ -29,13 +32,17 @@ export interface HotStatement {
 export const JOINED_ANSWER_MAX = 2 * 1024
 
 /**
- * `rows` followed by `ready` in one buffer, made once per entry's rows and kept on the record; undefined
- * for results above JOINED_ANSWER_MAX (sent as they are).
+ * The entry's rows followed by `ready` in one buffer, made once per entry and kept on the record
+ * with the entry; undefined for results above JOINED_ANSWER_MAX (sent as they are, and not kept).
  */
-export function joinedAnswer(hot: HotStatement, rows: Buffer, ready: Buffer): Buffer | undefined {
-  if (hot.rows !== rows) {
-    if (rows.length > JOINED_ANSWER_MAX) return undefined
-    hot.rows = rows
+export function joinedAnswer(hot: HotStatement, entry: CacheEntry, ready: Buffer): Buffer | undefined {
+  if (hot.entry !== entry) {
+    const rows = entry.payload
+    if (rows.length > JOINED_ANSWER_MAX) {
+      hot.entry = hot.answer = undefined
+      return undefined
+    }
+    hot.entry = entry
     hot.answer = Buffer.concat([rows, ready])
   }
   return hot.answer

@@ -743,7 +743,8 @@ export class Session {
     const key = hot !== undefined ? hot.key : this.#keyPrefix + sql
     // A hit in the local tier is answered synchronously.
     const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f, settings: this.#settings, hot, rules: this.#ctx.cacheSettings }
-    const local = this.#ctx.cache.getLocal(key, policy)
+    const known = hot?.entry
+    const local = known !== undefined ? this.#ctx.cache.getKnown(known, policy) : this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
     return local === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, local)
   }
@@ -773,10 +774,9 @@ export class Session {
   #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
     if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, this.#producer(c), () => {})
-    const rows = hit.entry.payload
-    const joined = c.hot === undefined ? undefined : joinedAnswer(c.hot, rows, READY_IDLE)
+    const joined = c.hot === undefined ? undefined : joinedAnswer(c.hot, hit.entry, READY_IDLE)
     if (joined !== undefined) this.#send(joined)
-    else this.#answerRows(c, rows)
+    else this.#answerRows(c, hit.entry.payload)
     this.#observeCached(c)
     // A text answered from the cache comes again: its analysis is found by the text next time,
     // and a simple query's whole decision by the text in its key space (under the entry's own key
@@ -785,7 +785,7 @@ export class Session {
     rememberSqlText(c.sql, this.#schema, c.analysis)
     if (c.query !== undefined) {
       const space = (this.#hotSpace ??= this.#ctx.hot.space(this.#keyPrefix))
-      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: hit.entry.key, rules: c.rules, rows: undefined, answer: undefined })
+      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: hit.entry.key, rules: c.rules, entry: undefined, answer: undefined })
     }
   }
 

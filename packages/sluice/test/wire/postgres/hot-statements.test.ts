@@ -9,7 +9,7 @@ const record = (key: string, r: WireCacheSettings): HotStatement => ({
   policy: { ttlMs: 60_000, swrMs: 0, tags: [] },
   key,
   rules: r,
-  rows: undefined,
+  entry: undefined,
   answer: undefined,
 })
 

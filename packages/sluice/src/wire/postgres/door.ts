@@ -72,6 +72,7 @@ export async function startPgDoor(options: PgDoorOptions): Promise<PgDoor> {
     cache: options.cache,
     cacheSettings: options.cacheSettings,
     hot: new HotStatements(),
+    hotExecutions: new HotStatements(),
     ...(options.shapes ? { shapes: options.shapes } : {}),
     logger: options.logger,
     ...(options.tls ? { tls: createSecureContext({ cert: options.tls.cert, key: options.tls.key }), requireTls: options.tls.require } : {}),

@@ -6,7 +6,7 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Socket } from 'node:net'
 import { TLSSocket, type SecureContext } from 'node:tls'
 import type { Logger } from 'pino'
-import type { CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
+import type { CacheEntry, CachePolicy, Lookup, Produced, QueryCache } from '../../cache/query-cache.js'
 import { collectWritesFrom, emptyWriteSet, hasWrites, tablesRead, writeInvalidation, type WriteSet } from '../../invalidation/writes.js'
 import { analyzeSql, rememberSqlText, type StatementAnalysis } from '../../sql/analyze.js'
 import type { ShapeRecord, ShapeStats } from '../../observability/shape-stats.js'
@@ -39,7 +39,7 @@ import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, 
 import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
 import { NOT_ADMITTED, NO_RULE_OR_HINT, cachePolicyForStatement, cachesUnhinted, startsWithComment, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
-import { joinedAnswer, type HotStatement, type HotStatements } from './hot-statements.js'
+import { joinedAnswer, type HotExecution, type HotStatement, type HotStatements, type KnownAnswer } from './hot-statements.js'
 
 export interface SessionContext {
   routes: (user: string, database: string) => WireRoute | undefined
@@ -63,7 +63,21 @@ export interface SessionContext {
   /** Per-query-shape statistics (admin API, dashboard). */
   shapes?: ShapeStats
   /** Simple-protocol texts answered from the cache, by key space (hot-statements.ts). */
-  hot: HotStatements
+  hot: HotStatements<HotStatement>
+  /** Extended-protocol executions answered from the cache, by key space (hot-statements.ts). */
+  hotExecutions: HotStatements<HotExecution>
+}
+
+interface ExtendedExecution {
+  /** The Bind's parameters (latin1): the end of the key. */
+  params: string
+  /** The key up to them. */
+  keyHead: string
+  describe: boolean
+  /** The statement's parameter types, as sent (a view of the client's message). */
+  paramTypes: Buffer
+  /** The record of its text in the session's hot table, when it has one. */
+  execution: HotExecution | undefined
 }
 
 interface StatementInfo {
@@ -97,6 +111,8 @@ interface CachedStatement {
   settings: Settings
   /** A simple query's record in the session's hot table, when it has one. */
   hot: HotStatement | undefined
+  /** What an extended execution's record is made of (hot-statements.ts). */
+  extended: ExtendedExecution | undefined
   /** The cache rules the statement's policy was decided under. */
   rules: WireCacheSettings
 }
@@ -183,6 +199,8 @@ export class Session {
   #extendedKeyPrefix = ''
   /** The hot table of the simple queries' key space, once one was answered from the cache. */
   #hotSpace: Map<string, HotStatement> | undefined
+  /** The same for extended executions. */
+  #hotExecutions: Map<string, HotExecution> | undefined
   /** The origin's defaults of the reported settings: lower-case name → value. */
   #defaults: ReadonlyMap<string, string> = new Map()
 
@@ -553,7 +571,7 @@ export class Session {
     const rest = `${this.#database}\u0000${this.#user}\u0000${settingsKey(settings)}\u0000`
     this.#keyPrefix = `${route.tenant}\u0000${route.origin.id}\u0000pg\u0000${rest}`
     this.#extendedKeyPrefix = `${route.tenant}\u0000${route.origin.id}\u0000pgx\u0000${rest}`
-    this.#hotSpace = undefined
+    this.#hotSpace = this.#hotExecutions = undefined
   }
 
   #command(f: Frame): Step {
@@ -742,7 +760,7 @@ export class Session {
     const started = performance.now()
     const key = hot !== undefined ? hot.key : this.#keyPrefix + sql
     // A hit in the local tier is answered synchronously.
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f, settings: this.#settings, hot, rules: this.#ctx.cacheSettings }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head: undefined, produce: undefined, query: f, settings: this.#settings, hot, rules: this.#ctx.cacheSettings, extended: undefined }
     const known = hot?.entry
     const local = known !== undefined ? this.#ctx.cache.getKnown(known, policy) : this.#ctx.cache.getLocal(key, policy)
     if (local === null) return this.#ctx.cache.get(key, policy).then((hit) => (hit === undefined ? this.#missedQuery(f, c) : this.#answerHit(c, hit)))
@@ -774,19 +792,48 @@ export class Session {
   #answerHit(c: CachedStatement, hit: NonNullable<Lookup>): void {
     this.#ctx.answered(hit.state === 'fresh' ? 'ttl' : 'swr')
     if (hit.state === 'stale') this.#ctx.cache.refresh(c.key, c.policy, this.#producer(c), () => {})
-    const joined = c.hot === undefined ? undefined : joinedAnswer(c.hot, hit.entry, READY_IDLE)
+    const known = this.#knownAnswer(c, hit.entry)
+    const joined = known === undefined ? undefined : joinedAnswer(known, hit.entry, c.head, READY_IDLE)
     if (joined !== undefined) this.#send(joined)
     else this.#answerRows(c, hit.entry.payload)
     this.#observeCached(c)
-    // A text answered from the cache comes again: its analysis is found by the text next time,
-    // and a simple query's whole decision by the text in its key space (under the entry's own key
-    // string, the one the cache holds: later lookups compare it by identity).
-    if (c.hot !== undefined) return
-    rememberSqlText(c.sql, this.#schema, c.analysis)
-    if (c.query !== undefined) {
+  }
+
+  /**
+   * Where a statement answered from the cache keeps what it answered with (hot-statements.ts). A
+   * text answered for the first time is remembered: its analysis is found by the text next time,
+   * and its whole decision by the text in its key space — for a simple query under the entry's own
+   * key string (the one the cache holds: later lookups compare it by identity), for an extended
+   * execution with the key up to its parameters.
+   */
+  #knownAnswer(c: CachedStatement, entry: CacheEntry): KnownAnswer | undefined {
+    if (c.hot !== undefined) return c.hot
+    const extended = c.extended
+    if (extended === undefined) {
+      if (c.query === undefined) return undefined
+      rememberSqlText(c.sql, this.#schema, c.analysis)
       const space = (this.#hotSpace ??= this.#ctx.hot.space(this.#keyPrefix))
-      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: hit.entry.key, rules: c.rules, entry: undefined, answer: undefined })
+      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: entry.key, rules: c.rules, entry: undefined, answer: undefined })
+      return undefined
     }
+    let execution = extended.execution
+    if (execution === undefined) {
+      rememberSqlText(c.sql, this.#schema, c.analysis)
+      const space = (this.#hotExecutions ??= this.#ctx.hotExecutions.space(this.#extendedKeyPrefix))
+      execution = this.#ctx.hotExecutions.remember(space, c.sql, {
+        analysis: c.analysis,
+        policy: c.policy,
+        rules: c.rules,
+        parse: c.head === PARSE_BIND_COMPLETE,
+        describe: extended.describe,
+        // Copied: the record outlives the client's message.
+        paramTypes: Buffer.from(extended.paramTypes),
+        keyHead: extended.keyHead,
+        byParams: new Map(),
+      })
+      if (execution === undefined) return undefined
+    }
+    return this.#ctx.hotExecutions.knownFor(execution, extended.params)
   }
 
   /** Answers a missed statement through a fill (single flight with other callers of the key). */
@@ -902,16 +949,30 @@ export class Session {
     if (sql === undefined || parseRest === undefined) return this.#replay(batch)
     const route = this.#route!
     const started = performance.now()
-    const analysis = analyzeSql(sql, this.#schema)
-    this.#reason = undefined
-    const policy = cachePolicyForStatement(sql, analysis, this.#ctx.cacheSettings, this.#onNotCached)
-    if (policy === null) return this.#replayUncached(batch, this.#reason)
+    const rules = this.#ctx.cacheSettings
+    const params = bindRest.toString('latin1')
+    // An execution of this text answered from the cache before, sent the same way, under the same rules.
+    let hot = this.#hotExecutions?.get(sql)
+    if (hot !== undefined && (hot.rules !== rules || hot.parse !== (parse !== undefined) || hot.describe !== (describe !== undefined) || !hot.paramTypes.equals(parseRest))) hot = undefined
+    let analysis: StatementAnalysis
+    let policy: CachePolicy
+    let keyHead: string
+    if (hot !== undefined) {
+      ;({ analysis, policy, keyHead } = hot)
+    } else {
+      analysis = analyzeSql(sql, this.#schema)
+      this.#reason = undefined
+      const decided = cachePolicyForStatement(sql, analysis, rules, this.#onNotCached)
+      if (decided === null) return this.#replayUncached(batch, this.#reason)
+      policy = decided
+      keyHead = `${this.#extendedKeyPrefix}${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000`
+    }
 
     // Remember the client's named statement as if it had been prepared.
     if (parse && stmt !== '') this.#statements.set(stmt, statementInfo(sql, parseRest))
     else if (parse) this.#unnamedQuery = sql
     const settings = this.#settings
-    const key = `${this.#extendedKeyPrefix}${describe ? 'D' : ''}\u0000${sql}\u0000${parseRest.toString('latin1')}\u0000${bindRest.toString('latin1')}`
+    const key = keyHead + params
     // What the server is sent to fill the entry: the same execution on the unnamed statement
     // (built only when the cache misses).
     const produce = () =>
@@ -922,8 +983,11 @@ export class Session {
         Buffer.concat([message('P', '', sql, parseRest), message('B', '', '', bindRest), ...(describe ? [describe.bytes] : []), execute.bytes, batch[batch.length - 1]!.bytes]),
         2,
       )
-    const c: CachedStatement = { sql, analysis, policy, key, started, head: parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE, produce, query: undefined, settings, hot: undefined, rules: this.#ctx.cacheSettings }
-    const local = this.#ctx.cache.getLocal(key, policy)
+    const head = parse ? PARSE_BIND_COMPLETE : BIND_COMPLETE
+    const extended: ExtendedExecution = { params, keyHead, describe: describe !== undefined, paramTypes: parseRest, execution: hot }
+    const c: CachedStatement = { sql, analysis, policy, key, started, head, produce, query: undefined, settings, hot: undefined, rules, extended }
+    const known = hot?.byParams.get(params)?.entry
+    const local = known !== undefined ? this.#ctx.cache.getKnown(known, policy) : this.#ctx.cache.getLocal(key, policy)
     // A hit in the local tier is answered synchronously.
     if (local !== null && local !== undefined) return this.#answerHit(c, local)
     if (local === undefined && !this.#admitted(c)) return this.#replayUncached(batch, NOT_ADMITTED)

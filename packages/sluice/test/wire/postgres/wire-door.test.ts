@@ -371,6 +371,53 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('an extended execution answered from the cache again (unnamed and named, by parameters) follows writes, tags, settings and a rules reload', async () => {
+    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }
+    const t = await startSluice({ origin: direct, apiKeys: ['k6'], pg: { rules: [rule] } })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    try {
+      for (const name of [undefined, 'probe_label']) {
+        // Parameters: the extended protocol, whose records are kept per text and per parameters.
+        const label = async (id: number) => (await c.query({ ...(name ? { name } : {}), text: 'SELECT id, label FROM "Probe" WHERE id = $1', values: [id] })).rows[0]?.label
+        await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (7, 'seven'), (8, 'eight') ON CONFLICT (id) DO UPDATE SET label = excluded.label`)
+        const before = await probeReads()
+        for (let i = 0; i < 4; i++) expect(await label(7)).toBe('seven') // a fill, a hit, then hits found by the text
+        for (let i = 0; i < 3; i++) expect(await label(8)).toBe('eight') // other parameters: their own entry
+        expect(await probeReads()).toBe(before + 2)
+        // A write through the door: both refill once, and the hits after answer the new rows.
+        await c.query(`UPDATE "ProbeData" SET label = 'changed' WHERE id = 7`)
+        for (let i = 0; i < 3; i++) expect(await label(7)).toBe('changed')
+        for (let i = 0; i < 2; i++) expect(await label(8)).toBe('eight')
+        expect(await probeReads()).toBe(before + 4)
+        // A tag from the rule.
+        await fetch(`${t.httpUrl}/invalidate`, { method: 'POST', headers: { authorization: 'Bearer k6' }, body: JSON.stringify({ tags: ['probe'] }) })
+        for (let i = 0; i < 2; i++) expect(await label(7)).toBe('changed')
+        expect(await probeReads()).toBe(before + 5)
+        // A setting that is part of the key is another key space; back without it, the entry is there.
+        await c.query(`SET TimeZone TO 'Asia/Tokyo'`)
+        for (let i = 0; i < 2; i++) await label(7)
+        expect(await probeReads()).toBe(before + 6)
+        await c.query('RESET TimeZone')
+        await label(7)
+        expect(await probeReads()).toBe(before + 6)
+        // Rules reloaded with a rule for another table only (executions are still held and looked
+        // at): no longer cached, although found by its text before.
+        t.sluice.pgDoor!.setCacheSettings({ mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [{ table: 'auto_t', policy: { ttlMs: 60_000, swrMs: 0, tags: [] } }] })
+        for (let i = 0; i < 2; i++) expect(await label(7)).toBe('changed')
+        expect(await probeReads()).toBe(before + 8)
+        // And with the rule again, answered from the cache again.
+        t.sluice.pgDoor!.setCacheSettings({ mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [{ table: 'Probe', policy: { ttlMs: 60_000, swrMs: 0, tags: ['probe'] } }] })
+        for (let i = 0; i < 3; i++) expect(await label(7)).toBe('changed')
+        expect(await probeReads()).toBe(before + 8) // the entry filled before is still there
+        await c.query(`UPDATE "ProbeData" SET label = 'seven' WHERE id = 7`)
+      }
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
   it('auto mode caches every safe read on its route, but not reads of views calling volatile functions', async () => {
     await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS auto_t (id int PRIMARY KEY, v text); INSERT INTO auto_t VALUES (1, 'a') ON CONFLICT DO NOTHING`)
     await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)

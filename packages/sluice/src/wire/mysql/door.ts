@@ -8,6 +8,7 @@ import type { QueryCache } from '../../cache/query-cache.js'
 import type { Metrics } from '../../observability/metrics.js'
 import type { StatementAnalysis } from '../../sql/analyze.js'
 import { listen } from '../../util/listen.js'
+import { adoptSharedReads } from '../../util/shared-reads.js'
 import type { WireCacheSettings } from './cache-policy.js'
 import { CAP } from './protocol.js'
 import { findRoute, type MysqlRoute } from './routes.js'
@@ -87,7 +88,10 @@ export async function startMysqlDoor(options: MysqlDoorOptions): Promise<MysqlDo
   }
 
   const sockets = new Set<Socket>()
-  const tcp: Server = createServer((socket) => {
+  // Accepted sockets start paused, so that they can be given the shared read buffer before their
+  // first read (util/shared-reads.ts); the session's listeners are in place when they resume.
+  const tcp: Server = createServer({ pauseOnConnect: true }, (socket) => {
+    adoptSharedReads(socket)
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     try {
@@ -95,7 +99,9 @@ export async function startMysqlDoor(options: MysqlDoorOptions): Promise<MysqlDo
     } catch (err) {
       options.logger.warn({ err }, 'mysql wire session could not start')
       socket.destroy()
+      return
     }
+    socket.resume()
   })
   tcp.on('error', (err) => options.logger.error({ err }, 'mysql wire door listener error'))
   const port = await listen(tcp, options.port, options.host)

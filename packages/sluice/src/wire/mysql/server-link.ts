@@ -5,10 +5,11 @@
 // negotiates its own capability flags (MariaDB metadata caching, bulk operations…), which change
 // the bytes of every answer. Sluice relays and caches answers byte-exact, so a server connection
 // must be opened with the flags the client chose (see FORMAT_CAPS); these links are.
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { ConnectionBudget, type BudgetHolder } from '../../pool/connection-budget.js'
 import { OriginUnavailableError } from '../../pool/errors.js'
 import { tickWriter } from '../../util/cork.js'
+import { sharedReadSocket } from '../../util/shared-reads.js'
 import { nativeToken, sha2RsaEncrypt, sha2Token } from './auth.js'
 import {
   BASE_CAPS,
@@ -120,7 +121,8 @@ export class ServerLink {
   /** Opens a connection and authenticates as the route's origin user. */
   static open(target: LinkTarget, formatCaps: number, charset: number, key: string): Promise<ServerLink> {
     return new Promise((resolve, reject) => {
-      const socket = connect(target.port, target.host)
+      // Reads into the shared buffer (util/shared-reads.ts).
+      const socket = sharedReadSocket().connect(target.port, target.host)
       socket.setNoDelay(true)
       const reader = new PacketReader(1 << 24)
       const logical = new LogicalAssembler()

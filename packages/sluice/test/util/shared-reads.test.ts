@@ -1,5 +1,10 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { TLSSocket, connect as tlsConnect, createSecureContext } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adoptSharedReads, canAdoptSharedReads, sharedReadSocket } from '../../src/util/shared-reads.js'
 
@@ -110,5 +115,45 @@ describe('shared reads', () => {
     expect(lengths).toEqual([10, 300_000])
     const big = first!.length === 300_000 ? first! : second!
     expect(big.equals(pattern(5, 300_000))).toBe(true)
+  })
+
+  it('carry TLS started after plain bytes, as pg does for an origin with sslmode (and as the doors do for clients)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-shared-reads-'))
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+      const secureContext = createSecureContext({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) })
+      const payload = pattern(7, 500_000)
+      const echoed: Buffer[] = []
+      // Server side: an adopted socket answers one plain byte, then speaks TLS (the door's SSLRequest).
+      const server = createServer({ pauseOnConnect: true }, (raw) => {
+        expect(adoptSharedReads(raw)).toBe(true)
+        raw.once('data', () => {
+          raw.write('S')
+          const secure = new TLSSocket(raw, { isServer: true, secureContext })
+          secure.on('data', (c: Buffer) => echoed.push(c))
+          secure.on('end', () => secure.end(Buffer.concat(echoed)))
+        })
+        raw.resume()
+      })
+      servers.push(server)
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      // Client side: a socket made for a driver asks in plain bytes, then wraps itself in TLS.
+      const raw = sharedReadSocket()
+      raw.connect((server.address() as AddressInfo).port, '127.0.0.1')
+      await once(raw, 'connect')
+      raw.write('?')
+      const [answer] = (await once(raw, 'data')) as [Buffer]
+      expect(answer.toString()).toBe('S')
+      const secure = tlsConnect({ socket: raw, rejectUnauthorized: false })
+      await once(secure, 'secureConnect')
+      const back: Buffer[] = []
+      secure.on('data', (c: Buffer) => back.push(c))
+      secure.end(payload)
+      await once(secure, 'end')
+      expect(Buffer.concat(back).equals(payload)).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

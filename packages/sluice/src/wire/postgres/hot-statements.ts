@@ -23,6 +23,8 @@ import type { WireCacheSettings } from './cache-policy.js'
  */
 export interface KnownAnswer {
   entry: CacheEntry | undefined
+  /** What preceded the rows in `answer` (one of a few shared buffers, compared by identity). */
+  head: Buffer | undefined
   answer: Buffer | undefined
 }
 
@@ -55,17 +57,18 @@ export interface HotExecution extends Decided {
 export const JOINED_ANSWER_MAX = 2 * 1024
 
 /**
- * `head`, the entry's rows and `ready` in one buffer, made once per entry and kept with the entry;
- * undefined for results above JOINED_ANSWER_MAX (sent as they are, and not kept).
+ * `head`, the entry's rows and `ready` in one buffer, made once per entry and head and kept with
+ * them; undefined for results above JOINED_ANSWER_MAX (sent as they are, and not kept).
  */
 export function joinedAnswer(known: KnownAnswer, entry: CacheEntry, head: Buffer | undefined, ready: Buffer): Buffer | undefined {
-  if (known.entry !== entry) {
+  if (known.entry !== entry || known.head !== head) {
     const rows = entry.payload
     if (rows.length > JOINED_ANSWER_MAX) {
-      known.entry = known.answer = undefined
+      known.entry = known.head = known.answer = undefined
       return undefined
     }
     known.entry = entry
+    known.head = head
     known.answer = head === undefined ? Buffer.concat([rows, ready]) : Buffer.concat([head, rows, ready])
   }
   return known.answer
@@ -113,7 +116,7 @@ export class HotStatements<R extends Decided> {
     if (known === undefined) {
       if (params.length > HOT_TEXT_MAX) return undefined
       this.#makeRoom()
-      execution.byParams.set(params, (known = { entry: undefined, answer: undefined }))
+      execution.byParams.set(params, (known = { entry: undefined, head: undefined, answer: undefined }))
       this.#size++
     }
     return known

@@ -80,6 +80,11 @@ interface ExtendedExecution {
   execution: HotExecution | undefined
 }
 
+/** Was `execution` remembered for executions sent this way (with or without Parse and Describe, these parameter types)? */
+function sentAs(execution: HotExecution, parse: boolean, describe: boolean, paramTypes: Buffer): boolean {
+  return execution.parse === parse && execution.describe === describe && execution.paramTypes.equals(paramTypes)
+}
+
 interface StatementInfo {
   serverName: string
   query: string
@@ -813,7 +818,7 @@ export class Session {
       if (c.query === undefined) return undefined
       rememberSqlText(c.sql, this.#schema, c.analysis)
       const space = (this.#hotSpace ??= this.#ctx.hot.space(this.#keyPrefix))
-      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: entry.key, rules: c.rules, entry: undefined, answer: undefined })
+      this.#ctx.hot.remember(space, c.sql, { analysis: c.analysis, policy: c.policy, key: entry.key, rules: c.rules, entry: undefined, head: undefined, answer: undefined })
       return undefined
     }
     let execution = extended.execution
@@ -831,7 +836,9 @@ export class Session {
         keyHead: extended.keyHead,
         byParams: new Map(),
       })
-      if (execution === undefined) return undefined
+      // Too long to keep, or the text is kept already for executions sent another way (with a
+      // Parse where this one had none…): those keep their record; this one is answered as it is.
+      if (execution === undefined || !sentAs(execution, c.head === PARSE_BIND_COMPLETE, extended.describe, extended.paramTypes)) return undefined
     }
     return this.#ctx.hotExecutions.knownFor(execution, extended.params)
   }
@@ -953,7 +960,7 @@ export class Session {
     const params = bindRest.toString('latin1')
     // An execution of this text answered from the cache before, sent the same way, under the same rules.
     let hot = this.#hotExecutions?.get(sql)
-    if (hot !== undefined && (hot.rules !== rules || hot.parse !== (parse !== undefined) || hot.describe !== (describe !== undefined) || !hot.paramTypes.equals(parseRest))) hot = undefined
+    if (hot !== undefined && (hot.rules !== rules || !sentAs(hot, parse !== undefined, describe !== undefined, parseRest))) hot = undefined
     let analysis: StatementAnalysis
     let policy: CachePolicy
     let keyHead: string

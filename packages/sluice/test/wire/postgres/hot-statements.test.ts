@@ -11,6 +11,7 @@ const record = (key: string, r: WireCacheSettings): HotStatement => ({
   key,
   rules: r,
   entry: undefined,
+  head: undefined,
   answer: undefined,
 })
 
@@ -91,19 +92,22 @@ describe('joinedAnswer', () => {
   const ready = Buffer.from('Z')
 
   it('joins what precedes the rows, the rows and ReadyForQuery once per entry', () => {
-    const known = { entry: undefined, answer: undefined }
+    const known = { entry: undefined, head: undefined, answer: undefined }
     const e1 = entry(Buffer.from('rows'))
-    const a = joinedAnswer(known, e1, Buffer.from('12'), ready)
+    const head = Buffer.from('12')
+    const a = joinedAnswer(known, e1, head, ready)
     expect(a?.toString()).toBe('12rowsZ')
-    expect(joinedAnswer(known, e1, Buffer.from('12'), ready)).toBe(a)
+    expect(joinedAnswer(known, e1, head, ready)).toBe(a)
+    // The same entry with another head (an execution sent without Parse): joined again.
+    expect(joinedAnswer(known, e1, Buffer.from('2'), ready)?.toString()).toBe('2rowsZ')
     const e2 = entry(Buffer.from('new'))
     expect(joinedAnswer(known, e2, undefined, ready)?.toString()).toBe('newZ')
   })
 
   it('keeps nothing for large results', () => {
-    const known = { entry: undefined, answer: undefined }
+    const known = { entry: undefined, head: undefined, answer: undefined }
     joinedAnswer(known, entry(Buffer.from('small')), undefined, ready)
     expect(joinedAnswer(known, entry(Buffer.alloc(4096)), undefined, ready)).toBeUndefined()
-    expect(known).toEqual({ entry: undefined, answer: undefined })
+    expect(known).toEqual({ entry: undefined, head: undefined, answer: undefined })
   })
 })

@@ -418,6 +418,35 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('one text executed unnamed and as a prepared statement shares its entry, each answered as it was sent', async () => {
+    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: [] }
+    const t = await startSluice({ origin: direct, apiKeys: ['k7'], pg: { rules: [rule] } })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    try {
+      await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (9, 'nine') ON CONFLICT (id) DO UPDATE SET label = excluded.label`)
+      const text = 'SELECT id, label FROM "Probe" WHERE id = $1'
+      // What the client is answered, message by message (pg tolerates a stray ParseComplete; a
+      // stricter driver would not): ParseComplete only for executions that sent a Parse.
+      let parseCompletes = 0
+      ;(c as unknown as { connection: NodeJS.EventEmitter }).connection.on('parseComplete', () => parseCompletes++)
+      const before = await probeReads()
+      // Unnamed: Parse each time (ParseComplete precedes the rows).
+      for (let i = 0; i < 3; i++) expect((await c.query({ text, values: [9] })).rows).toEqual([{ id: 9, label: 'nine' }])
+      expect(parseCompletes).toBe(3)
+      // Named: Parse the first time only, then Bind alone — answered from the same entry, with
+      // BindComplete alone before the rows.
+      for (let i = 0; i < 4; i++) expect((await c.query({ name: 'probe_nine', text, values: [9] })).rows).toEqual([{ id: 9, label: 'nine' }])
+      expect(parseCompletes).toBe(4)
+      for (let i = 0; i < 2; i++) expect((await c.query({ text, values: [9] })).rows).toEqual([{ id: 9, label: 'nine' }])
+      expect(parseCompletes).toBe(6)
+      expect(await probeReads()).toBe(before + 1)
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
   it('auto mode caches every safe read on its route, but not reads of views calling volatile functions', async () => {
     await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS auto_t (id int PRIMARY KEY, v text); INSERT INTO auto_t VALUES (1, 'a') ON CONFLICT DO NOTHING`)
     await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)

@@ -129,7 +129,12 @@ const NO_STATEMENT = 'sluice_noop'
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex')
 
 /** A fill that cannot stand in for the client's own messages (it failed): relay them instead. */
-class NotCacheable extends Error {}
+/** A fill whose answer cannot be cached (why: a not-cached reason): the statement is relayed the ordinary way. */
+class NotCacheable extends Error {
+  constructor(readonly reason: string) {
+    super(reason)
+  }
+}
 
 /**
  * What handling a message returns: nothing when it was done synchronously (the common case: the
@@ -846,7 +851,16 @@ export class Session {
   /** Answers a missed statement through a fill (single flight with other callers of the key). */
   async #fill(c: CachedStatement): Promise<void> {
     this.#ctx.answered('miss')
-    const produced = await this.#ctx.cache.fill(c.key, c.policy, this.#producer(c))
+    let produced: Produced
+    try {
+      produced = await this.#ctx.cache.fill(c.key, c.policy, this.#producer(c))
+    } catch (err) {
+      // Too large to cache: a simple query goes to a server connection as usual (an extended
+      // execution's held messages are replayed by #extendedLookup).
+      if (!(err instanceof NotCacheable) || c.query === undefined) throw err
+      this.#ctx.notCached(err.reason)
+      return this.#relayQuery(c.query, c.sql, c.analysis, err.reason)
+    }
     this.#answerRows(c, produced.payload)
     this.#observeCached(c, produced)
   }
@@ -877,10 +891,13 @@ export class Session {
     let size = 0
     let failed = false
     let status = 'I'
+    const max = this.#ctx.cacheSettings.maxResultBytes
+    let oversize = false
     try {
       await new Promise<void>((resolve, reject) => {
         link.listen(
           (f) => {
+            if (oversize) return
             if (f.type === T.ReadyForQuery) {
               status = String.fromCharCode(f.body[0]!)
               resolve()
@@ -897,8 +914,15 @@ export class Session {
               skip--
               return
             }
+            size += f.end - f.start
+            if (size > max) {
+              // Too large to cache: not held in memory either (a result may be gigabytes). The
+              // connection is dropped (the origin stops when it notices) and the statement relayed.
+              oversize = true
+              reject(new NotCacheable('too large'))
+              return
+            }
             frames.push(f.bytes)
-            size += f.bytes.length
           },
           () => reject(new Error('origin connection closed')),
         )
@@ -910,14 +934,14 @@ export class Session {
     }
     link.release(status !== 'I')
     // An extended execution that failed is answered by the server itself (exact error flow).
-    if (failed && skip > 0) throw new NotCacheable()
+    if (failed && skip > 0) throw new NotCacheable('query failed')
     return {
       payload: Buffer.concat(frames, size),
       deps: { origin: route.origin.id, tables, tenant: route.tenant, tags: policy.tags },
       startedSeq,
       producedAt,
-      storable: !failed && tables !== null && size <= this.#ctx.cacheSettings.maxResultBytes,
-      ...(failed ? { notStoredReason: 'query failed' } : tables === null ? { notStoredReason: 'tables unknown' } : size > this.#ctx.cacheSettings.maxResultBytes ? { notStoredReason: 'too large' } : {}),
+      storable: !failed && tables !== null,
+      ...(failed ? { notStoredReason: 'query failed' } : tables === null ? { notStoredReason: 'tables unknown' } : {}),
     }
   }
 
@@ -1010,8 +1034,10 @@ export class Session {
       await this.#fill(c)
     } catch (err) {
       if (!(err instanceof NotCacheable)) throw err
-      // The execution failed or was unusual: let the server answer the client's own messages.
-      return this.#replayUncached(batch, 'query failed')
+      // The execution failed, or its answer is too large to cache: let the server answer the
+      // client's own messages.
+      if (err.reason !== 'query failed') this.#ctx.notCached(err.reason)
+      return this.#replayUncached(batch, err.reason)
     }
   }
 

@@ -2,6 +2,7 @@
 // @prisma/adapter-pg and pgbench — results compared with the origin directly — plus caching,
 // invalidation shared with the HTTP door, and bad input.
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { promisify } from 'node:util'
 import pg from 'pg'
@@ -441,6 +442,30 @@ describeWithPostgres('Postgres wire door', () => {
       for (let i = 0; i < 2; i++) expect((await c.query({ text, values: [9] })).rows).toEqual([{ id: 9, label: 'nine' }])
       expect(parseCompletes).toBe(6)
       expect(await probeReads()).toBe(before + 1)
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  })
+
+  it('a result too large to cache is relayed as the origin sends it, not gathered first (simple and extended)', async () => {
+    await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS big_t (id int PRIMARY KEY, pad text); INSERT INTO big_t SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 20000) g ON CONFLICT DO NOTHING`)
+    // 20,000 rows of ~140 bytes: ~2.8 MB, above the 1 MB a result may have to be cached.
+    const t = await startSluice({ origin: direct, apiKeys: ['k8'], pg: {} })
+    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
+    await c.connect()
+    try {
+      const tooLarge = () => t.sluice.pgDoor!.notCached.get('too large') ?? 0
+      const check = (rows: { id: number; pad: string }[]) => {
+        expect(rows.length).toBe(20000)
+        expect(rows[19999]).toEqual({ id: 20000, pad: createHash('md5').update('20000').digest('hex').repeat(4) })
+      }
+      for (let i = 0; i < 2; i++) check((await c.query('/* sluice: ttl=60 */ SELECT id, pad FROM big_t ORDER BY id')).rows)
+      expect(tooLarge()).toBe(2)
+      for (let i = 0; i < 2; i++) check((await c.query({ text: '/* sluice: ttl=60 */ SELECT id, pad FROM big_t WHERE id > $1 ORDER BY id', values: [0] })).rows)
+      expect(tooLarge()).toBe(4)
+      // The session and the pool carry on.
+      expect((await c.query('/* sluice: ttl=60 */ SELECT pad FROM big_t WHERE id = 1')).rows).toEqual([{ pad: createHash('md5').update('1').digest('hex').repeat(4) }])
     } finally {
       await c.end()
       await t.close()

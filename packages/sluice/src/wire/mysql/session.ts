@@ -612,6 +612,11 @@ export class MysqlSession {
     try {
       produced = await this.#ctx.cache.fill(key, policy, () => this.#produce(policy, tables, run))
     } catch (err) {
+      if (err instanceof TooLarge) {
+        // Not held in memory to be thrown away (a result may be gigabytes): relayed as it comes.
+        this.#ctx.notCached('too large')
+        return false
+      }
       if (!(err instanceof OriginError)) throw err
       // Re-preparing failed (the statement no longer compiles): the server's error, as it said it.
       this.#error(err.code, err.sqlState, err.message)
@@ -648,20 +653,33 @@ export class MysqlSession {
     }
   }
 
-  /** Sends a command on `link` and gathers its whole answer. */
+  /**
+   * Sends a command on `link` and gathers its whole answer, up to the size a result may have to be
+   * cached: past it the connection is dropped and the promise rejects with TooLarge.
+   */
   #capture(link: ServerLink, bytes: Buffer, kind: ResponseKind): Promise<{ bytes: Buffer; tracker: ResponseTracker }> {
-    return this.#collect(link, bytes, kind).then(({ tracker, packets }) => ({ tracker, bytes: Buffer.concat(packets) }))
+    return this.#collect(link, bytes, kind, this.#ctx.cacheSettings.maxResultBytes).then(({ tracker, packets }) => ({ tracker, bytes: Buffer.concat(packets) }))
   }
 
-  #collect(link: ServerLink, bytes: Buffer, kind: ResponseKind): Promise<{ tracker: ResponseTracker; packets: Buffer[] }> {
+  #collect(link: ServerLink, bytes: Buffer, kind: ResponseKind, limit = Infinity): Promise<{ tracker: ResponseTracker; packets: Buffer[] }> {
     // On the session's own connection, an answer in flight makes its state unknown if the client leaves.
     if (link === this.#link) this.#busy = true
     return new Promise<{ tracker: ResponseTracker; packets: Buffer[] }>((resolve, reject) => {
       const tracker = new ResponseTracker(kind, link.capabilities)
       const packets: Buffer[] = []
+      let size = 0
+      let done = false
       link.listen(
         (p) => {
+          if (done) return
           try {
+            size += p.bytes.length
+            if (size > limit) {
+              done = true
+              link.destroy()
+              reject(new TooLarge())
+              return
+            }
             packets.push(p.bytes)
             if (tracker.feed(p)) resolve({ tracker, packets })
           } catch (err) {
@@ -800,6 +818,9 @@ export class MysqlSession {
 }
 
 class CursorRequested extends Error {}
+
+/** A fill's answer passed the cacheable size: gathering stopped, the statement is relayed instead. */
+class TooLarge extends Error {}
 
 const USE = /^\s*use\s+(`(?:[^`]|``)+`|[^\s;`]+)\s*;?\s*$/i
 const ROLLBACK = /^\s*(\/\*[\s\S]*?\*\/\s*)*rollback(\s+work)?\s*(;\s*)?$/i

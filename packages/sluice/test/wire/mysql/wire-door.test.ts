@@ -3,6 +3,7 @@
 // invalidation at commit, transactions, authentication (mysql_native_password,
 // caching_sha2_password over TLS and with RSA) and malformed input.
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -210,6 +211,29 @@ describeWithMariadb('MySQL wire door', () => {
       await mariadbQuery(db, "UPDATE kv SET v = 'again' WHERE k = 10")
       await c.execute("UPDATE kv SET v = ? WHERE k = 97", ['x'])
       expect((await c.query(hinted))[0]).toEqual([{ k: 10, v: 'again' }])
+    } finally {
+      await c.end()
+    }
+  })
+
+  it('a result too large to cache is relayed as the origin sends it, not gathered first (text and prepared)', async () => {
+    const c = await mysql.createConnection(wire())
+    try {
+      await c.query('CREATE TABLE IF NOT EXISTS big_t (id INT PRIMARY KEY, pad TEXT)')
+      await c.query('INSERT IGNORE INTO big_t SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_20000')
+      // 20,000 rows of ~135 bytes: ~2.7 MB, above the 1 MB a result may have to be cached.
+      const notCached = s.mysqlDoor!.notCached as Map<string, number>
+      notCached.clear()
+      const check = (rows: unknown) => {
+        const list = rows as { id: number; pad: string }[]
+        expect(list.length).toBe(20000)
+        expect(list[19999]).toEqual({ id: 20000, pad: createHash('md5').update('20000').digest('hex').repeat(4) })
+      }
+      for (let i = 0; i < 2; i++) check((await c.query('/* sluice: ttl=60 */ SELECT id, pad FROM big_t ORDER BY id'))[0])
+      expect(notCached.get('too large')).toBe(2)
+      for (let i = 0; i < 2; i++) check((await c.execute('/* sluice: ttl=60 */ SELECT id, pad FROM big_t WHERE id > ? ORDER BY id', [0]))[0])
+      expect(notCached.get('too large')).toBe(4)
+      expect((await c.query('/* sluice: ttl=60 */ SELECT pad FROM big_t WHERE id = 1'))[0]).toEqual([{ pad: createHash('md5').update('1').digest('hex').repeat(4) }])
     } finally {
       await c.end()
     }

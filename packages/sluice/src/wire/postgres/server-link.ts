@@ -6,7 +6,7 @@
 // when the connection goes back — always at a message boundary, with the server idle. Between
 // transactions a clean connection is parked for the next one (link-park.ts) rather than returned.
 import type pg from 'pg'
-import type { Duplex } from 'node:stream'
+import type { Duplex, Writable } from 'node:stream'
 import { BodyReader, FrameReader, T, errorFields, message, type Frame } from './protocol.js'
 import { DEFAULT_SETTINGS, settingsSql, type Settings } from './settings.js'
 import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
@@ -79,8 +79,13 @@ export class ServerLink {
   #onFrame: (f: Frame) => void = () => {}
   #onClose: () => void = () => {}
   #released = false
-  // What relaying a chunk's frames writes leaves when they are all handled (see util/cork.ts).
-  readonly #dataListener = flushingAfter((chunk: Buffer) => this.#data(chunk))
+  // What relaying a chunk's frames writes leaves when they are all handled (see util/cork.ts);
+  // then, if that filled the client's socket, this connection is not read until it drains.
+  readonly #relayChunk = flushingAfter((chunk: Buffer) => this.#data(chunk))
+  readonly #dataListener = (chunk: Buffer): void => {
+    this.#relayChunk(chunk)
+    this.#throttle()
+  }
   readonly #closeListener = () => {
     this.#closed = true
     const preamble = this.#preamble
@@ -116,6 +121,42 @@ export class ServerLink {
     this.#stream.on('data', this.#dataListener)
     this.#stream.once('close', this.#closeListener)
     client.on('error', this.#errorListener)
+  }
+
+  // Backpressure. A client that reads slowly (a large result, COPY TO STDOUT) must not make Sluice
+  // hold what the origin sends faster: while the client's socket is full, this connection is not
+  // read, so the origin waits in its own send buffer, as it would for a slow direct client.
+  #sink: Writable | undefined
+  #paused = false
+  readonly #unpause = (): void => {
+    const sink = this.#sink
+    if (sink !== undefined) {
+      sink.off('drain', this.#unpause)
+      sink.off('close', this.#unpause)
+    }
+    if (!this.#paused) return
+    this.#paused = false
+    this.#stream.resume()
+  }
+
+  /** What this connection's answers are written to while a session holds it (see #throttle). */
+  feeds(sink: Writable): void {
+    this.#sink = sink
+  }
+
+  #throttle(): void {
+    const sink = this.#sink
+    if (sink === undefined || this.#paused || !sink.writableNeedDrain) return
+    this.#paused = true
+    this.#stream.pause()
+    sink.once('drain', this.#unpause)
+    sink.once('close', this.#unpause)
+  }
+
+  /** Reading again and no sink: the connection leaves the session. */
+  #unfeed(): void {
+    this.#unpause()
+    this.#sink = undefined
   }
 
   static async acquire(origin: OriginPool): Promise<ServerLink> {
@@ -205,6 +246,7 @@ export class ServerLink {
   release(destroy = false): void {
     if (this.#released) return
     this.#released = true
+    this.#unfeed()
     // What this session wrote goes out before anyone else writes to the connection.
     this.write.flush()
     if (destroy || this.#broken || this.#reader.pending > 0) return this.#discard()

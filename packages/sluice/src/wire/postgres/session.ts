@@ -1177,6 +1177,7 @@ export class Session {
   /** Takes `link` for this session; ready once it has the client's settings (at once, as a rule). */
   #adopt(link: ServerLink): ServerLink | Promise<ServerLink> {
     this.#link = link
+    link.feeds(this.#socket)
     link.listen(
       (frame) => {
         // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,

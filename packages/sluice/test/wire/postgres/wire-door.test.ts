@@ -472,6 +472,32 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
+  it('a client that reads slowly is not outpaced: the origin is not read while the client socket is full', async () => {
+    const c = new pg.Client({ connectionString: wire })
+    await c.connect()
+    try {
+      // ~60 MB of rows (no table: never cached, relayed as it comes).
+      const socket = (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream
+      const before = process.memoryUsage().arrayBuffers
+      const answer = c.query(`SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 60000) g`)
+      socket.pause() // the client stops reading
+      let peak = 0
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
+      }
+      socket.resume()
+      const rows = (await answer).rows
+      expect(rows.length).toBe(60000)
+      expect(rows[59999].pad).toBe('x'.repeat(1000))
+      // Sluice (in this process) held a few socket buffers' worth, not the result.
+      expect(peak).toBeLessThan(16 * 1024 * 1024)
+      expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+    } finally {
+      await c.end()
+    }
+  })
+
   it('auto mode caches every safe read on its route, but not reads of views calling volatile functions', async () => {
     await adminQuery(dbName, `CREATE TABLE IF NOT EXISTS auto_t (id int PRIMARY KEY, v text); INSERT INTO auto_t VALUES (1, 'a') ON CONFLICT DO NOTHING`)
     await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (1, 'one') ON CONFLICT DO NOTHING`)

@@ -153,6 +153,16 @@ export class ServerLink {
     sink.once('close', this.#unpause)
   }
 
+  /** Writes to the origin are waiting in memory beyond the socket's high-water mark. */
+  get congested(): boolean {
+    return this.#stream.writableNeedDrain
+  }
+
+  /** Calls `then` once what was written to the origin has gone out. */
+  whenDrained(then: () => void): void {
+    this.#stream.once('drain', then)
+  }
+
   /** Reading again and no sink: the connection leaves the session. */
   #unfeed(): void {
     this.#unpause()

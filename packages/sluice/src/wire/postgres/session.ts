@@ -242,8 +242,25 @@ export class Session {
   /** Why the extended batch being replayed was not answered from the cache (counted at its Bind). */
   #batchReason: string | undefined
 
-  // What the frames of a chunk write leaves when they are handled (see util/cork.ts).
-  readonly #dataListener = flushingAfter((chunk: Buffer) => this.#onData(chunk))
+  // What the frames of a chunk write leaves when they are handled (see util/cork.ts); then, if
+  // that filled the server connection's socket (a client uploading COPY data faster than the
+  // origin takes it), the client is not read until it drains.
+  readonly #handleChunk = flushingAfter((chunk: Buffer) => this.#onData(chunk))
+  readonly #dataListener = (chunk: Buffer): void => {
+    this.#handleChunk(chunk)
+    const link = this.#link
+    if (link !== undefined && !this.#clientPaused && link.congested) this.#pauseClientUntilDrained(link)
+  }
+  #clientPaused = false
+
+  #pauseClientUntilDrained(link: ServerLink): void {
+    this.#clientPaused = true
+    this.#socket.pause()
+    link.whenDrained(() => {
+      this.#clientPaused = false
+      if (this.#phase !== 'closed') this.#socket.resume()
+    })
+  }
 
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id

@@ -10,6 +10,8 @@ import { ConnectionBudget, type BudgetHolder } from '../../pool/connection-budge
 import { OriginUnavailableError } from '../../pool/errors.js'
 import { tickWriter } from '../../util/cork.js'
 import { sharedReadSocket } from '../../util/shared-reads.js'
+import { ReadThrottle } from '../../util/read-throttle.js'
+import type { Writable } from 'node:stream'
 import { nativeToken, sha2RsaEncrypt, sha2Token } from './auth.js'
 import {
   BASE_CAPS,
@@ -84,6 +86,7 @@ export class ServerLink {
   ) {
     this.#socket = socket
     this.write = tickWriter(socket)
+    this.#throttle = new ReadThrottle(socket)
     socket.on('data', (chunk: Buffer) => {
       this.#reader.push(chunk)
       try {
@@ -91,6 +94,7 @@ export class ServerLink {
       } catch {
         socket.destroy()
       }
+      this.#throttle.check()
     })
     socket.on('close', () => {
       this.#closed = true
@@ -108,7 +112,12 @@ export class ServerLink {
     return this.#reader.pending
   }
 
-  listen(onPacket: (p: Packet) => void, onClose: () => void): void {
+  // Backpressure: while the client the answers go to cannot take more, this connection is not read.
+  readonly #throttle: ReadThrottle
+
+  /** Where the next answers go: `onPacket`, and, when relayed to a client, `sink` (see ReadThrottle). */
+  listen(onPacket: (p: Packet) => void, onClose: () => void, sink?: Writable): void {
+    this.#throttle.feeds(sink)
     this.#onPacket = onPacket
     this.#onClose = onClose
   }

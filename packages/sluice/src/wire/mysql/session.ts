@@ -759,6 +759,7 @@ export class MysqlSession {
           this.#serverClosed(link)
           reject(new OriginUnavailableError('the origin closed the server connection', 'ECONNRESET'))
         },
+        this.#socket,
       )
       link.write(bytes)
     })

@@ -7,6 +7,7 @@
 // transactions a clean connection is parked for the next one (link-park.ts) rather than returned.
 import type pg from 'pg'
 import type { Duplex, Writable } from 'node:stream'
+import { ReadThrottle } from '../../util/read-throttle.js'
 import { BodyReader, FrameReader, T, errorFields, message, type Frame } from './protocol.js'
 import { DEFAULT_SETTINGS, settingsSql, type Settings } from './settings.js'
 import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
@@ -84,7 +85,7 @@ export class ServerLink {
   readonly #relayChunk = flushingAfter((chunk: Buffer) => this.#data(chunk))
   readonly #dataListener = (chunk: Buffer): void => {
     this.#relayChunk(chunk)
-    this.#throttle()
+    this.#throttle.check()
   }
   readonly #closeListener = () => {
     this.#closed = true
@@ -115,6 +116,7 @@ export class ServerLink {
     this.#park = park
     this.settings = settingsOn.get(client) ?? DEFAULT_SETTINGS
     this.#stream = (client as unknown as PgInternals).connection.stream
+    this.#throttle = new ReadThrottle(this.#stream)
     this.write = coalescingWriter(this.#stream)
     this.#saved = this.#stream.listeners('data') as ((...args: unknown[]) => void)[]
     this.#stream.removeAllListeners('data')
@@ -124,33 +126,12 @@ export class ServerLink {
   }
 
   // Backpressure. A client that reads slowly (a large result, COPY TO STDOUT) must not make Sluice
-  // hold what the origin sends faster: while the client's socket is full, this connection is not
-  // read, so the origin waits in its own send buffer, as it would for a slow direct client.
-  #sink: Writable | undefined
-  #paused = false
-  readonly #unpause = (): void => {
-    const sink = this.#sink
-    if (sink !== undefined) {
-      sink.off('drain', this.#unpause)
-      sink.off('close', this.#unpause)
-    }
-    if (!this.#paused) return
-    this.#paused = false
-    this.#stream.resume()
-  }
+  // hold what the origin sends faster: while the client's socket is full, this connection is not read.
+  readonly #throttle: ReadThrottle
 
-  /** What this connection's answers are written to while a session holds it (see #throttle). */
+  /** What this connection's answers are written to while a session holds it. */
   feeds(sink: Writable): void {
-    this.#sink = sink
-  }
-
-  #throttle(): void {
-    const sink = this.#sink
-    if (sink === undefined || this.#paused || !sink.writableNeedDrain) return
-    this.#paused = true
-    this.#stream.pause()
-    sink.once('drain', this.#unpause)
-    sink.once('close', this.#unpause)
+    this.#throttle.feeds(sink)
   }
 
   /** Writes to the origin are waiting in memory beyond the socket's high-water mark. */
@@ -163,11 +144,6 @@ export class ServerLink {
     this.#stream.once('drain', then)
   }
 
-  /** Reading again and no sink: the connection leaves the session. */
-  #unfeed(): void {
-    this.#unpause()
-    this.#sink = undefined
-  }
 
   static async acquire(origin: OriginPool): Promise<ServerLink> {
     const park = parkOf(origin)
@@ -256,7 +232,8 @@ export class ServerLink {
   release(destroy = false): void {
     if (this.#released) return
     this.#released = true
-    this.#unfeed()
+    // Read again, whatever its last client was doing: the connection leaves the session.
+    this.#throttle.feeds(undefined)
     // What this session wrote goes out before anyone else writes to the connection.
     this.write.flush()
     if (destroy || this.#broken || this.#reader.pending > 0) return this.#discard()

@@ -239,6 +239,31 @@ describeWithMariadb('MySQL wire door', () => {
     }
   })
 
+  it('a client that reads slowly is not outpaced: the origin is not read while the client socket is full', async () => {
+    const c = await mysql.createConnection(wire())
+    try {
+      // ~60 MB of rows (no table: never cached, relayed as it comes).
+      const socket = (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream
+      const before = process.memoryUsage().arrayBuffers
+      const answer = c.query(`SELECT seq, REPEAT('x', 1000) AS pad FROM seq_1_to_60000`)
+      socket.pause() // the client stops reading
+      let peak = 0
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
+      }
+      socket.resume()
+      const rows = (await answer)[0] as { seq: number; pad: string }[]
+      expect(rows.length).toBe(60000)
+      expect(rows[59999]!.pad).toBe('x'.repeat(1000))
+      // Sluice (in this process) held a few socket buffers' worth, not the result.
+      expect(peak).toBeLessThan(16 * 1024 * 1024)
+      expect((await c.query('SELECT 1 AS one'))[0]).toEqual([{ one: 1 }])
+    } finally {
+      await c.end()
+    }
+  })
+
   it('never caches volatile, locking or in-transaction reads, and says why', async () => {
     const c = await mysql.createConnection(wire())
     try {

@@ -19,6 +19,7 @@ import { startSluice, type RunningSluice } from '../../../src/server/sluice.js'
 import { analyzeMysql } from '../../../src/sql/mysql-analyze.js'
 import { BASE_CAPS, CAP, PacketReader, handshakeResponse, packet } from '../../../src/wire/mysql/protocol.js'
 import { createMariadbDatabase, describeWithMariadb, mariadbQuery } from '../../helpers/mariadb.js'
+import { peakWhileClientPaused } from '../../helpers/memory.js'
 import { loadClient, mysqlDdl } from '../../e2e/clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -244,16 +245,8 @@ describeWithMariadb('MySQL wire door', () => {
     try {
       // ~60 MB of rows (no table: never cached, relayed as it comes).
       const socket = (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream
-      const before = process.memoryUsage().arrayBuffers
-      const answer = c.query(`SELECT seq, REPEAT('x', 1000) AS pad FROM seq_1_to_60000`)
-      socket.pause() // the client stops reading
-      let peak = 0
-      for (let i = 0; i < 10; i++) {
-        await new Promise((r) => setTimeout(r, 100))
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
-      }
-      socket.resume()
-      const rows = (await answer)[0] as { seq: number; pad: string }[]
+      const { peak, result } = await peakWhileClientPaused(socket, () => c.query(`SELECT seq, REPEAT('x', 1000) AS pad FROM seq_1_to_60000`))
+      const rows = result[0] as { seq: number; pad: string }[]
       expect(rows.length).toBe(60000)
       expect(rows[59999]!.pad).toBe('x'.repeat(1000))
       // Sluice (in this process) held a few socket buffers' worth, not the result.

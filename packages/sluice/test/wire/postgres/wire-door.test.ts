@@ -10,6 +10,7 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { adminQuery, createDatabase, describeWithPostgres } from '../../helpers/postgres.js'
 import { startSluice, type TestSluice } from '../../helpers/sluice.js'
+import { peakWhileClientPaused } from '../../helpers/memory.js'
 import { ddl, loadClient } from '../../e2e/clients.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -478,16 +479,8 @@ describeWithPostgres('Postgres wire door', () => {
     try {
       // ~60 MB of rows (no table: never cached, relayed as it comes).
       const socket = (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream
-      const before = process.memoryUsage().arrayBuffers
-      const answer = c.query(`SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 60000) g`)
-      socket.pause() // the client stops reading
-      let peak = 0
-      for (let i = 0; i < 10; i++) {
-        await new Promise((r) => setTimeout(r, 100))
-        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)
-      }
-      socket.resume()
-      const rows = (await answer).rows
+      const { peak, result } = await peakWhileClientPaused(socket, () => c.query(`SELECT g, repeat('x', 1000) AS pad FROM generate_series(1, 60000) g`))
+      const rows = result.rows
       expect(rows.length).toBe(60000)
       expect(rows[59999].pad).toBe('x'.repeat(1000))
       // Sluice (in this process) held a few socket buffers' worth, not the result.

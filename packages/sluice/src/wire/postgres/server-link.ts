@@ -134,16 +134,10 @@ export class ServerLink {
     this.#throttle.feeds(sink)
   }
 
-  /** Writes to the origin are waiting in memory beyond the socket's high-water mark. */
-  get congested(): boolean {
-    return this.#stream.writableNeedDrain
+  /** The connection's socket as a sink: a session's client is not read while it is full (ReadThrottle). */
+  get sink(): Writable {
+    return this.#stream
   }
-
-  /** Calls `then` once what was written to the origin has gone out. */
-  whenDrained(then: () => void): void {
-    this.#stream.once('drain', then)
-  }
-
 
   static async acquire(origin: OriginPool): Promise<ServerLink> {
     const park = parkOf(origin)

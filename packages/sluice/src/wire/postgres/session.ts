@@ -37,6 +37,7 @@ import { ScramExchange } from './scram.js'
 import { OriginStatementError, ServerLink } from './server-link.js'
 import { DEFAULT_SETTINGS, FOLLOWED_REPORTS, needsCheck, schemaOf, settingsKey, startupRequest, startupSettings, withSetting, type Settings } from './settings.js'
 import { coalescingWriter, flushingAfter, type CoalescingWriter } from '../../util/cork.js'
+import { ReadThrottle } from '../../util/read-throttle.js'
 import { NOT_ADMITTED, NO_RULE_OR_HINT, cachePolicyForStatement, cachesUnhinted, startsWithComment, unsafeReason, type WireCacheSettings } from './cache-policy.js'
 import type { WireRoute } from './routes.js'
 import { joinedAnswer, type HotExecution, type HotStatement, type HotStatements, type KnownAnswer } from './hot-statements.js'
@@ -248,19 +249,10 @@ export class Session {
   readonly #handleChunk = flushingAfter((chunk: Buffer) => this.#onData(chunk))
   readonly #dataListener = (chunk: Buffer): void => {
     this.#handleChunk(chunk)
-    const link = this.#link
-    if (link !== undefined && !this.#clientPaused && link.congested) this.#pauseClientUntilDrained(link)
+    if (this.#link !== undefined) this.#upload?.check()
   }
-  #clientPaused = false
-
-  #pauseClientUntilDrained(link: ServerLink): void {
-    this.#clientPaused = true
-    this.#socket.pause()
-    link.whenDrained(() => {
-      this.#clientPaused = false
-      if (this.#phase !== 'closed') this.#socket.resume()
-    })
-  }
+  /** Backpressure towards the origin: fed with each server connection the session takes (#adopt). */
+  #upload: ReadThrottle | undefined
 
   constructor(socket: Socket, ctx: SessionContext, id: string) {
     this.id = id
@@ -1195,6 +1187,8 @@ export class Session {
   #adopt(link: ServerLink): ServerLink | Promise<ServerLink> {
     this.#link = link
     link.feeds(this.#socket)
+    // Made once the socket is final (after a TLS upgrade).
+    ;(this.#upload ??= new ReadThrottle(this.#socket)).feeds(link.sink)
     link.listen(
       (frame) => {
         // Frames are relayed synchronously; only an invalidation before ReadyForQuery awaits,

@@ -332,14 +332,23 @@ describeWithPostgres('Postgres wire door', () => {
     }
   })
 
-  it('a text answered from the cache again skips its analysis, yet follows writes, tags, settings and a rules reload', async () => {
-    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }
-    const t = await startSluice({ origin: direct, apiKeys: ['k5'], pg: { rules: [rule] } })
+  /** A Sluice whose rule caches "Probe" (tag `probe`), and a pg client on its wire door; both closed after `body`. */
+  async function withProbeRule(apiKey: string, body: (t: TestSluice, c: pg.Client) => Promise<void>): Promise<void> {
+    const t = await startSluice({ origin: direct, apiKeys: [apiKey], pg: { rules: [{ table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }] } })
     const c = new pg.Client({ connectionString: t.pgUrl(direct) })
     await c.connect()
-    // Simple protocol (no parameters): the path that keeps a record per text.
-    const label = async () => (await c.query('SELECT id, label FROM "Probe" WHERE id = 7')).rows[0]?.label
     try {
+      await body(t, c)
+    } finally {
+      await c.end()
+      await t.close()
+    }
+  }
+
+  it('a text answered from the cache again skips its analysis, yet follows writes, tags, settings and a rules reload', async () => {
+    await withProbeRule('k5', async (t, c) => {
+      // Simple protocol (no parameters): the path that keeps a record per text.
+      const label = async () => (await c.query('SELECT id, label FROM "Probe" WHERE id = 7')).rows[0]?.label
       await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (7, 'seven') ON CONFLICT (id) DO UPDATE SET label = 'seven'`)
       const before = await probeReads()
       for (let i = 0; i < 4; i++) expect(await label()).toBe('seven') // a fill, a hit, then hits found by the text
@@ -367,18 +376,11 @@ describeWithPostgres('Postgres wire door', () => {
       t.sluice.pgDoor!.setCacheSettings({ mode: 'off', autoTtlMs: 60_000, maxResultBytes: 1 << 20, rules: [{ table: 'Probe', policy: { ttlMs: 60_000, swrMs: 0, tags: ['probe'] } }] })
       for (let i = 0; i < 3; i++) expect(await label()).toBe('changed')
       expect(await probeReads()).toBe(before + 6) // the entry filled before is still there
-    } finally {
-      await c.end()
-      await t.close()
-    }
+    })
   })
 
   it('an extended execution answered from the cache again (unnamed and named, by parameters) follows writes, tags, settings and a rules reload', async () => {
-    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: ['probe'] }
-    const t = await startSluice({ origin: direct, apiKeys: ['k6'], pg: { rules: [rule] } })
-    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
-    await c.connect()
-    try {
+    await withProbeRule('k6', async (t, c) => {
       for (const name of [undefined, 'probe_label']) {
         // Parameters: the extended protocol, whose records are kept per text and per parameters.
         const label = async (id: number) => (await c.query({ ...(name ? { name } : {}), text: 'SELECT id, label FROM "Probe" WHERE id = $1', values: [id] })).rows[0]?.label
@@ -414,18 +416,11 @@ describeWithPostgres('Postgres wire door', () => {
         expect(await probeReads()).toBe(before + 8) // the entry filled before is still there
         await c.query(`UPDATE "ProbeData" SET label = 'seven' WHERE id = 7`)
       }
-    } finally {
-      await c.end()
-      await t.close()
-    }
+    })
   })
 
   it('one text executed unnamed and as a prepared statement shares its entry, each answered as it was sent', async () => {
-    const rule = { table: 'Probe', ttlMs: 60_000, swrMs: 0, tags: [] }
-    const t = await startSluice({ origin: direct, apiKeys: ['k7'], pg: { rules: [rule] } })
-    const c = new pg.Client({ connectionString: t.pgUrl(direct) })
-    await c.connect()
-    try {
+    await withProbeRule('k7', async (t, c) => {
       await adminQuery(dbName, `INSERT INTO "ProbeData" VALUES (9, 'nine') ON CONFLICT (id) DO UPDATE SET label = excluded.label`)
       const text = 'SELECT id, label FROM "Probe" WHERE id = $1'
       // What the client is answered, message by message (pg tolerates a stray ParseComplete; a
@@ -443,10 +438,7 @@ describeWithPostgres('Postgres wire door', () => {
       for (let i = 0; i < 2; i++) expect((await c.query({ text, values: [9] })).rows).toEqual([{ id: 9, label: 'nine' }])
       expect(parseCompletes).toBe(6)
       expect(await probeReads()).toBe(before + 1)
-    } finally {
-      await c.end()
-      await t.close()
-    }
+    })
   })
 
   it('a result too large to cache is relayed as the origin sends it, not gathered first (simple and extended)', async () => {

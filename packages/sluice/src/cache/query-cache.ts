@@ -333,8 +333,7 @@ export class QueryCache {
     if (state === undefined) return null
     this.#lru.get(key) // recency
     this.#judged(entry, now)
-    if (state === 'fresh') this.#stats.hitsFresh++
-    else this.#stats.hitsStale++
+    this.#countHit(state)
     return { entry, state }
   }
 
@@ -352,9 +351,13 @@ export class QueryCache {
     if (shared !== undefined && (policy.strict || !shared.healthy)) return null
     const state = this.#state(entry, policy, now)
     if (state === undefined) return this.getLocal(entry.key, policy, now)
+    this.#countHit(state)
+    return { entry, state }
+  }
+
+  #countHit(state: 'fresh' | 'stale'): void {
     if (state === 'fresh') this.#stats.hitsFresh++
     else this.#stats.hitsStale++
-    return { entry, state }
   }
 
   /** A lookup found `entry` fresh in the LRU and made it recent there. */
@@ -375,8 +378,7 @@ export class QueryCache {
     if (count) {
       this.#stats.misses-- // the L1 miss counted in lookup() turned out to be a hit
       this.#stats.hitsShared++
-      if (state === 'fresh') this.#stats.hitsFresh++
-      else this.#stats.hitsStale++
+      this.#countHit(state)
     }
     return { entry, state }
   }
@@ -399,8 +401,7 @@ export class QueryCache {
       return undefined
     }
     this.#judged(entry, now)
-    if (state === 'fresh') this.#stats.hitsFresh++
-    else this.#stats.hitsStale++
+    this.#countHit(state)
     return { entry, state }
   }
 
